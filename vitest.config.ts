@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+// `@spothedge/source` points package exports at `src/`, so tests run without a build.
+const conditions = ['@spothedge/source', 'node', 'import', 'default'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@spothedge/source'] } },
+  test: {
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'examples/*/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+  },
+});
