@@ -1,0 +1,1 @@
+export { startModelServer, type ModelServer, type ModelServerOptions } from './model-server.js';
