@@ -146,12 +146,7 @@ export type PolicyEvent =
 
 /** A JSON-compatible value: what policy state serializes to. */
 export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly JsonValue[]
-  | { readonly [key: string]: JsonValue };
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /**
  * A placement policy. Implementations must be deterministic given their options, seed,

@@ -1,0 +1,171 @@
+/**
+ * Shared, allocation-light helpers for the built-in policies: one pass over a
+ * {@link FleetView} that counts what every policy needs, and a termination chooser.
+ * Everything here is O(replicas + locations) so `plan` stays fast on large fleets.
+ */
+import type { CapacityType } from '../provider.js';
+import { isAlive } from './types.js';
+import type { FleetView, LocationView, ReplicaView } from './types.js';
+
+/** Counts over the alive replicas of a view, by capacity type and location. */
+export interface FleetSummary {
+  readonly locationsById: ReadonlyMap<string, LocationView>;
+  /** Locations where spot is offered (`spotPrice` set), in view order. */
+  readonly spotLocations: readonly LocationView[];
+  /** Locations where on-demand is offered (`onDemandPrice` set), in view order. */
+  readonly onDemandLocations: readonly LocationView[];
+  /** Alive replicas (see `isAlive`), in view order. */
+  readonly alive: readonly ReplicaView[];
+  readonly aliveSpot: readonly ReplicaView[];
+  readonly aliveOnDemand: readonly ReplicaView[];
+  readonly readySpot: number;
+  readonly readyOnDemand: number;
+  /** Alive spot replicas per location id. */
+  readonly spotCountByLocation: Map<string, number>;
+}
+
+/** Summarizes `view` in one pass. */
+export function summarizeFleet(view: FleetView): FleetSummary {
+  const locationsById = new Map<string, LocationView>();
+  const spotLocations: LocationView[] = [];
+  const onDemandLocations: LocationView[] = [];
+  for (const location of view.locations) {
+    if (locationsById.has(location.id)) continue;
+    locationsById.set(location.id, location);
+    if (location.spotPrice !== undefined) spotLocations.push(location);
+    if (location.onDemandPrice !== undefined) onDemandLocations.push(location);
+  }
+  const alive: ReplicaView[] = [];
+  const aliveSpot: ReplicaView[] = [];
+  const aliveOnDemand: ReplicaView[] = [];
+  const spotCountByLocation = new Map<string, number>();
+  let readySpot = 0;
+  let readyOnDemand = 0;
+  for (const replica of view.replicas) {
+    if (!isAlive(replica.status)) continue;
+    alive.push(replica);
+    if (replica.capacityType === 'spot') {
+      aliveSpot.push(replica);
+      spotCountByLocation.set(
+        replica.location,
+        (spotCountByLocation.get(replica.location) ?? 0) + 1,
+      );
+      if (replica.status === 'ready') readySpot++;
+    } else {
+      aliveOnDemand.push(replica);
+      if (replica.status === 'ready') readyOnDemand++;
+    }
+  }
+  return {
+    locationsById,
+    spotLocations,
+    onDemandLocations,
+    alive,
+    aliveSpot,
+    aliveOnDemand,
+    readySpot,
+    readyOnDemand,
+    spotCountByLocation,
+  };
+}
+
+/** The price of `capacityType` in `location`, `Infinity` when it is not offered. */
+export function priceOf(location: LocationView, capacityType: CapacityType): number {
+  const price = capacityType === 'spot' ? location.spotPrice : location.onDemandPrice;
+  return price ?? Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The cheapest location for `capacityType` among `locations` (first in order on ties),
+ * skipping `avoid` unless every location is avoided.
+ */
+export function cheapestLocation(
+  locations: readonly LocationView[],
+  capacityType: CapacityType,
+  avoid?: ReadonlySet<string>,
+): LocationView | undefined {
+  let best: LocationView | undefined;
+  let bestAvoided: LocationView | undefined;
+  for (const location of locations) {
+    const price = priceOf(location, capacityType);
+    if (avoid?.has(location.id)) {
+      if (bestAvoided === undefined || price < priceOf(bestAvoided, capacityType)) {
+        bestAvoided = location;
+      }
+    } else if (best === undefined || price < priceOf(best, capacityType)) {
+      best = location;
+    }
+  }
+  return best ?? bestAvoided;
+}
+
+/** Whether a replica has passed its readiness probe and serves now. */
+export function isReady(replica: ReplicaView): boolean {
+  return replica.status === 'ready';
+}
+
+/**
+ * Picks `count` replicas to terminate: lowest `rank` first (callers rank not-ready and
+ * badly placed replicas low), then the most recently launched, then the highest id, so
+ * the choice is deterministic. O(n) for small counts; sorts only when many go at once.
+ */
+export function chooseTerminations(
+  candidates: readonly ReplicaView[],
+  count: number,
+  rank: (replica: ReplicaView) => number,
+): ReplicaView[] {
+  if (count <= 0 || candidates.length === 0) return [];
+  if (count >= candidates.length) return [...candidates];
+  const ranks = candidates.map(rank);
+  const before = (a: number, b: number): boolean => {
+    const first = candidates[a]!;
+    const second = candidates[b]!;
+    if (ranks[a] !== ranks[b]) return ranks[a]! < ranks[b]!;
+    if (first.launchedAt !== second.launchedAt) return first.launchedAt > second.launchedAt;
+    return first.id > second.id;
+  };
+  if (count <= 8) {
+    // A few linear passes beat a sort of the whole fleet for the usual one or two.
+    const taken = new Set<number>();
+    const chosen: ReplicaView[] = [];
+    for (let round = 0; round < count; round++) {
+      let best = -1;
+      for (let index = 0; index < candidates.length; index++) {
+        if (taken.has(index)) continue;
+        if (best === -1 || before(index, best)) best = index;
+      }
+      taken.add(best);
+      chosen.push(candidates[best]!);
+    }
+    return chosen;
+  }
+  const order = candidates.map((_, index) => index);
+  order.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  return order.slice(0, count).map((index) => candidates[index]!);
+}
+
+/**
+ * Water-filling: `count` new replicas over `locations`, each to a location with the
+ * fewest replicas so far (`counts`, by location id), first in order on ties. Returns one
+ * location per new replica. O(locations × levels + count).
+ */
+export function spreadEvenly(
+  locations: readonly LocationView[],
+  counts: ReadonlyMap<string, number>,
+  count: number,
+): LocationView[] {
+  if (locations.length === 0 || count <= 0) return [];
+  const current = locations.map((location) => counts.get(location.id) ?? 0);
+  let level = Math.min(...current);
+  const chosen: LocationView[] = [];
+  while (chosen.length < count) {
+    for (let index = 0; index < locations.length && chosen.length < count; index++) {
+      if (current[index] === level) {
+        current[index]++;
+        chosen.push(locations[index]!);
+      }
+    }
+    level++;
+  }
+  return chosen;
+}
