@@ -627,12 +627,8 @@ export class GcpProvider implements ProviderV1 {
     const match = /^([a-z]+-[a-z]+\d+-[a-z])\/([a-z]([-a-z0-9]*[a-z0-9])?)$/.exec(
       request.instanceId,
     );
-    if (match === null) {
-      throw new InvalidArgumentError(
-        `Expected \`instanceId\` to be \`<zone>/<name>\`, got ${describeValue(request.instanceId)}`,
-        { argument: 'instanceId', value: request.instanceId },
-      );
-    }
+    // Not of the `<zone>/<name>` form: no instance of ours can have that id.
+    if (match === null) return;
     const [, zone = '', name = ''] = match;
     const action = `delete of instance ${name} in ${zone}`;
     const raw = await this.#getInstance(zone, name, { action }, context);
