@@ -9,3 +9,5 @@ export * from './policy/even-spread-policy.js';
 export * from './policy/round-robin-policy.js';
 export * from './policy/static-mix-policy.js';
 export * from './policy/fleet-summary.js';
+export * from './spec/service-spec.js';
+export * from './spec/skyserve-yaml.js';
