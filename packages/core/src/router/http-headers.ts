@@ -1,0 +1,104 @@
+/**
+ * Header hygiene shared by `Router.fetch` and `Router.handler()`: hop-by-hop headers
+ * (RFC 9110 §7.6.1) never cross the router, the client cannot choose the upstream `Host`,
+ * and the host's replica headers (credentials) are sent to replicas only, never echoed
+ * back to clients.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Headers that describe one connection, not the message, plus those undici refuses
+ * (`expect`, `transfer-encoding`) and `host`, which the router sets from the replica
+ * endpoint. Lower-case.
+ */
+export const HOP_BY_HOP_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'expect',
+  'host',
+]);
+
+/** Hop-by-hop headers never copied from a replica's response. Lower-case. */
+export const HOP_BY_HOP_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** The header names a `Connection` header value lists (they are hop-by-hop too). */
+export function connectionTokens(value: string | readonly string[] | undefined): Set<string> {
+  const tokens = new Set<string>();
+  if (value === undefined) return tokens;
+  for (const part of typeof value === 'string' ? [value] : value) {
+    for (const token of part.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') tokens.add(name);
+    }
+  }
+  return tokens;
+}
+
+/** What a replica's response must not leak: the names and values of replica headers. */
+export interface SecretHeaders {
+  /** Lower-case names of the host's replica headers. */
+  readonly names: ReadonlySet<string>;
+  /** Their values (credentials); a response header whose value contains one is dropped. */
+  readonly values: readonly string[];
+}
+
+/**
+ * Copies a replica's response headers for the client: drops hop-by-hop headers, headers
+ * named by `Connection`, and anything that names or carries a replica header. Returns a
+ * fresh object; multi-valued headers (`set-cookie`) stay arrays.
+ */
+export function clientResponseHeaders(
+  headers: IncomingHttpHeaders,
+  secrets: SecretHeaders,
+): Record<string, string | string[]> {
+  const listed =
+    headers.connection === undefined ? undefined : connectionTokens(headers.connection);
+  const result: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (HOP_BY_HOP_RESPONSE_HEADERS.has(name) || listed?.has(name) || secrets.names.has(name)) {
+      continue;
+    }
+    if (secrets.values.length > 0 && carriesSecret(value, secrets.values)) continue;
+    result[name] = value;
+  }
+  return result;
+}
+
+function carriesSecret(value: string | string[], secrets: readonly string[]): boolean {
+  for (const secret of secrets) {
+    if (
+      typeof value === 'string' ? value.includes(secret) : value.some((v) => v.includes(secret))
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Total size of a raw header list as it appeared on the wire (name: value CRLF). */
+export function rawHeaderBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const part of rawHeaders) bytes += Buffer.byteLength(part);
+  return bytes + rawHeaders.length * 2;
+}
