@@ -1,0 +1,14 @@
+/**
+ * `@spothedge/sim`: spot-capacity traces (real and synthetic), a trace-driven cloud,
+ * workloads, the simulator that runs the real engine in virtual time, the omniscient
+ * optimum and reports.
+ */
+export * from './trace.js';
+export * from './synthetic-trace.js';
+export * from './window-offsets.js';
+export * from './workload.js';
+export * from './timeline.js';
+export * from './metrics.js';
+export * from './latency-model.js';
+export * from './optimum.js';
+export * from './trace-provider.js';
