@@ -101,8 +101,10 @@ export class Exchange {
   /** Ends the exchange now with `error` (client gone, caller aborted, deadline). */
   abort(error: Error): void {
     if (this.#done) return;
-    this.#attempt?.controller?.abort(error);
+    // Finish first: undici reports the abort back synchronously, and that report must not
+    // count as an attempt failure.
     this.#finish();
+    this.#attempt?.controller?.abort(error);
     this.#sink.onError(error, this.#responded);
   }
 
