@@ -1,0 +1,2010 @@
+/**
+ * The reconciler. One {@link ReplicaManager.reconcile} call is one tick: read the
+ * providers' truth, resolve launch intents, probe readiness, move each replica through
+ * its lifecycle ({@link transition}), detect preemptions, ask the target source and the
+ * policy for a plan, carry it out, persist what changed and emit events.
+ *
+ * The same class runs on the wall clock in production and on a virtual clock in the
+ * simulator, which calls `reconcile()` directly many thousands of times: a steady tick
+ * does O(replicas) work, allocates little and writes nothing to the store.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'eventemitter3';
+import PQueue from 'p-queue';
+import pRetry from 'p-retry';
+import { SystemClock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import {
+  AbortedError,
+  CapacityUnavailableError,
+  IllegalStateError,
+  InvalidArgumentError,
+  LeaseLostError,
+  ProviderError,
+  QuotaExceededError,
+  SpotHedgeError,
+  ThrottledError,
+  describeValue,
+} from '../errors.js';
+import { OwnershipTag, hasTags, replicaOwnershipTags, serviceOwnershipTags } from '../provider.js';
+import type {
+  CapacityType,
+  Instance,
+  InterruptionNotice,
+  Location,
+  Offering,
+  ProviderV1,
+} from '../provider.js';
+import { isAlive } from '../policy/types.js';
+import type {
+  FleetView,
+  JsonValue,
+  LocationView,
+  Plan,
+  Policy,
+  PolicyEvent,
+  ReplicaStatus,
+  ReplicaView,
+} from '../policy/types.js';
+import { SeededRandom } from '../random.js';
+import type {
+  EngineEvent,
+  EngineEventHandler,
+  EngineEventMap,
+  EngineEventName,
+  ReplicaEventFields,
+} from './engine-events.js';
+import { childLogger, silentLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { MemoryStateStore } from './memory-state-store.js';
+import { HttpProber, resolveReadinessProbe } from './prober.js';
+import type {
+  ProbeTarget,
+  Prober,
+  ReadinessProbeOptions,
+  ResolvedReadinessProbe,
+} from './prober.js';
+import { instanceIdOf, isFinalStatus, transition } from './replica-state.js';
+import type { ReplicaState, ReplicaTransitionEvent } from './replica-state.js';
+import type { LaunchIntent, Lease, ReplicaRecord, StateStore, StateWrite } from './state-store.js';
+
+/** Where the replica target comes from: a fixed number or an autoscaler. */
+export interface TargetSource {
+  /** The target at `now`; called once per tick. */
+  evaluate(now: number): number;
+}
+
+/** Retry settings for retryable provider errors (throttling, 5xx, network, timeouts). */
+export interface RetryOptions {
+  /**
+   * Retries after the first attempt.
+   * @default 3
+   */
+  readonly retries?: number | undefined;
+  /**
+   * First backoff delay (doubled per retry, with jitter).
+   * @default 500
+   */
+  readonly minDelayMs?: number | undefined;
+  /**
+   * Largest backoff delay.
+   * @default 10_000
+   */
+  readonly maxDelayMs?: number | undefined;
+}
+
+/** Leader election through the store's lease (for many hosts sharing one store). */
+export interface LeaseOptions {
+  /** This host's id. */
+  readonly holder: string;
+  /**
+   * Lease length; renewed every tick, so it must exceed the tick interval comfortably.
+   * @default 30_000
+   */
+  readonly ttlMs?: number | undefined;
+}
+
+/** Options of {@link ReplicaManager}. */
+export interface ReplicaManagerOptions {
+  /** Service name, put on every instance as the `spothedge-service` tag. `[a-z0-9-]`, ≤ 63. */
+  readonly service: string;
+  /** Providers to launch on; their names must differ. */
+  readonly providers: readonly ProviderV1[];
+  readonly policy: Policy;
+  /** @default new MemoryStateStore() */
+  readonly store?: StateStore | undefined;
+  /** @default new SystemClock() */
+  readonly clock?: Clock | undefined;
+  /** @default new HttpProber({ readinessProbe }) */
+  readonly prober?: Prober | undefined;
+  /** When and how often replicas are probed. */
+  readonly readinessProbe?: ReadinessProbeOptions | undefined;
+  /**
+   * Ready replicas the service needs: a fixed number or a {@link TargetSource} such as the
+   * `Autoscaler`.
+   * @default 1
+   */
+  readonly target?: number | TargetSource | undefined;
+  /**
+   * Hard cap on alive replicas of all kinds, handed to the policy as `view.maxReplicas`.
+   * @default 2 × the fixed target + 2, or 20 with a target source
+   */
+  readonly maxReplicas?: number | undefined;
+  /**
+   * Candidate location ids. Default: every location of every provider.
+   * @default undefined
+   */
+  readonly locations?: readonly string[] | undefined;
+  /**
+   * Acceptable instance types; per location and capacity type the cheapest offered one is
+   * used. Default: any offered type.
+   * @default undefined
+   */
+  readonly instanceTypes?: readonly string[] | undefined;
+  /** Startup script (or cloud-init) passed to every launch. */
+  readonly startupScript?: string | undefined;
+  /**
+   * Time between ticks of the `start()` loop.
+   * @default 10_000
+   */
+  readonly tickIntervalMs?: number | undefined;
+  /**
+   * How long a scaled-down replica keeps finishing in-flight requests before termination.
+   * @default 30_000
+   */
+  readonly drainMs?: number | undefined;
+  /**
+   * Concurrent launch/terminate calls per provider.
+   * @default 16
+   */
+  readonly concurrency?: number | undefined;
+  readonly retry?: RetryOptions | undefined;
+  /**
+   * Time budget of one provider call (each attempt).
+   * @default 120_000
+   */
+  readonly callTimeoutMs?: number | undefined;
+  /**
+   * How long an unresolved launch intent is relaunched (same key) before it is dropped.
+   * @default 600_000
+   */
+  readonly intentTtlMs?: number | undefined;
+  /**
+   * How long after a launch an instance may be missing from `list` (eventual consistency)
+   * before it counts as vanished.
+   * @default 60_000
+   */
+  readonly listGraceMs?: number | undefined;
+  /**
+   * On-demand replicas the policy keeps anyway; more than this means "fallback" (for the
+   * `fallback-start` / `fallback-end` events).
+   * @default 0
+   */
+  readonly baseOnDemand?: number | undefined;
+  /**
+   * How often offerings (prices) are refreshed.
+   * @default 600_000
+   */
+  readonly offeringsRefreshMs?: number | undefined;
+  /**
+   * Concurrent readiness probes.
+   * @default 64
+   */
+  readonly probeConcurrency?: number | undefined;
+  /** Leader election; without it this manager assumes it is the only one. */
+  readonly lease?: LeaseOptions | undefined;
+  /** @default silent */
+  readonly logger?: Logger | undefined;
+  /**
+   * Seed of the backoff jitter (virtual-time runs stay reproducible).
+   * @default 0
+   */
+  readonly seed?: number | undefined;
+  /**
+   * New replica ids (`[a-z0-9-]`, ≤ 48 chars, unique across restarts).
+   * @default `r-` + 16 random hex digits
+   */
+  readonly idGenerator?: (() => string) | undefined;
+  /**
+   * Called at the end of a tick whenever the ready set changed (the service feeds its
+   * router from it).
+   */
+  readonly onReadyChange?: ((replicas: readonly ReadyReplica[]) => void) | undefined;
+}
+
+/** A ready replica, as the router needs it. */
+export interface ReadyReplica {
+  readonly id: string;
+  /** Base URL. */
+  readonly endpoint: string;
+  readonly location: string;
+  readonly capacityType: CapacityType;
+  readonly provider: string;
+  readonly instanceId: string;
+}
+
+/** One replica in {@link ReplicaManager.status}. */
+export interface ReplicaSnapshot {
+  readonly id: string;
+  readonly status: ReplicaStatus;
+  readonly state: ReplicaState;
+  readonly provider: string;
+  readonly location: string;
+  readonly capacityType: CapacityType;
+  readonly instanceType: string;
+  readonly instanceId: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly launchedAt: number;
+  /** Hourly price, when known. */
+  readonly hourlyPrice: number | undefined;
+}
+
+/** What {@link ReplicaManager.status} reports. */
+export interface ManagerStatus {
+  readonly service: string;
+  /** `idle` (constructed), `running` (loop on), `stopped`, `destroyed`. */
+  readonly state: 'idle' | 'running' | 'stopped' | 'destroyed';
+  /** Whether this host acts on the cloud (always true without a lease). */
+  readonly leader: boolean;
+  readonly target: number;
+  readonly replicas: readonly ReplicaSnapshot[];
+  readonly countsByStatus: Readonly<Partial<Record<ReplicaStatus, number>>>;
+  /** Sum of hourly prices of replicas that hold an instance. */
+  readonly costPerHour: number;
+  /** Ticks completed. */
+  readonly ticks: number;
+}
+
+/** Options of {@link ReplicaManager.stop}. */
+export interface ReplicaManagerStopOptions {
+  /**
+   * Terminate every replica (ready ones drain first) and sweep any instance with this
+   * service's tags. `false` leaves the fleet running for the next start to adopt.
+   * @default false
+   */
+  readonly terminate?: boolean | undefined;
+  /** Aborts waiting for drains and calls. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+interface Tracked {
+  readonly id: string;
+  readonly provider: ProviderV1;
+  readonly location: string;
+  readonly instanceType: string;
+  readonly capacityType: CapacityType;
+  readonly idempotencyKey: string;
+  readonly launchedAt: number;
+  state: ReplicaState;
+  endpoint: string | undefined;
+  interruptionNoticedAt: number | undefined;
+  released: boolean;
+  /** Runtime only. */
+  intent: LaunchIntent | undefined;
+  launching: boolean;
+  terminateCall: boolean;
+  launchAttempts: number;
+  seenInList: boolean;
+  nextProbeAt: number;
+  suspect: boolean;
+  dirty: boolean;
+  view: ReplicaView | undefined;
+  probeTarget: ProbeTarget | undefined;
+}
+
+interface PriceEntry {
+  readonly instanceType: string;
+  readonly hourlyPrice: number;
+}
+
+const ALIVE_INSTANCE: ReadonlySet<string> = new Set(['pending', 'running']);
+
+function positiveInteger(argument: string, value: unknown, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError(
+      `Expected \`${argument}\` to be an integer >= ${min}, got ${describeValue(value)}`,
+      { argument, value },
+    );
+  }
+  return value;
+}
+
+function nonNegativeNumber(argument: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(
+      `Expected \`${argument}\` to be a number >= 0, got ${describeValue(value)}`,
+      { argument, value },
+    );
+  }
+  return value;
+}
+
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Whether retrying the same call may succeed. Unknown errors count as network trouble. */
+function isRetryable(error: unknown): boolean {
+  if (AbortedError.isInstance(error)) return false;
+  if (SpotHedgeError.isInstance(error)) return error.retryable;
+  return true;
+}
+
+function failureReason(error: unknown): 'capacity' | 'quota' | 'other' {
+  if (CapacityUnavailableError.isInstance(error)) return 'capacity';
+  if (QuotaExceededError.isInstance(error)) return 'quota';
+  return 'other';
+}
+
+/**
+ * Runs a service's replicas: the reconciler.
+ *
+ * @example
+ * ```ts
+ * const manager = new ReplicaManager({
+ *   service: 'chat',
+ *   providers: [provider],
+ *   policy: new SpotHedgePolicy(),
+ *   target: 3,
+ * });
+ * manager.on('replica-preempt', (event) => console.log(event.replicaId, event.location));
+ * await manager.start();
+ * // ...
+ * await manager.stop({ terminate: true });
+ * ```
+ */
+export class ReplicaManager {
+  readonly service: string;
+  readonly policy: Policy;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly #providers: ReadonlyMap<string, ProviderV1>;
+  readonly #prober: Prober;
+  readonly #ownsProber: boolean;
+  readonly #probe: ResolvedReadinessProbe;
+  readonly #target: TargetSource;
+  readonly #maxReplicas: number;
+  readonly #candidateLocations: ReadonlySet<string> | undefined;
+  readonly #instanceTypes: ReadonlySet<string> | undefined;
+  readonly #startupScript: string | undefined;
+  readonly #tickIntervalMs: number;
+  readonly #drainMs: number;
+  readonly #retries: number;
+  readonly #minDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #callTimeoutMs: number;
+  readonly #intentTtlMs: number;
+  readonly #listGraceMs: number;
+  readonly #baseOnDemand: number;
+  readonly #offeringsRefreshMs: number;
+  readonly #probeConcurrency: number;
+  readonly #leaseOptions: { readonly holder: string; readonly ttlMs: number } | undefined;
+  readonly #logger: Logger;
+  readonly #random: SeededRandom;
+  readonly #newId: () => string;
+  readonly #serviceTags: Readonly<Record<string, string>>;
+  readonly #queues = new Map<string, PQueue>();
+  readonly #emitter = new EventEmitter();
+  readonly #abort = new AbortController();
+
+  readonly #replicas = new Map<string, Tracked>();
+  /** Replica ids we released; an alive instance carrying one is terminated, not adopted. */
+  readonly #tombstones = new Map<string, number>();
+  readonly #preemptedLocations = new Set<string>();
+  #locationViews: readonly LocationView[] = [];
+  readonly #prices = new Map<string, PriceEntry>();
+  #offeringsAt = Number.NEGATIVE_INFINITY;
+  #lastPolicyState: string | undefined;
+  #pendingDeletes: string[] = [];
+  #pendingIntentDeletes: string[] = [];
+  #currentTarget = 0;
+  #fallbackActive = false;
+  #readyVersion = 0;
+  #readyCache: { version: number; replicas: readonly ReadyReplica[] } | undefined;
+  #recovered = false;
+  #lease: Lease | undefined;
+  #ticks = 0;
+  #eventSequence = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #state: 'idle' | 'running' | 'stopped' | 'destroyed' = 'idle';
+  #timer: TimerHandle | undefined;
+  #loopTick: Promise<void> | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #onReadyChange: ((replicas: readonly ReadyReplica[]) => void) | undefined;
+  #notifiedReadyVersion = 0;
+
+  constructor(options: ReplicaManagerOptions) {
+    if (typeof options.service !== 'string' || !SERVICE_NAME.test(options.service)) {
+      throw new InvalidArgumentError(
+        `Expected \`service\` to match ${SERVICE_NAME}, got ${describeValue(options.service)}`,
+        { argument: 'service', value: options.service },
+      );
+    }
+    if (!Array.isArray(options.providers) || options.providers.length === 0) {
+      throw new InvalidArgumentError(
+        `Expected \`providers\` to be a non-empty array, got ${describeValue(options.providers)}`,
+        { argument: 'providers', value: options.providers },
+      );
+    }
+    const providers = new Map<string, ProviderV1>();
+    for (const provider of options.providers) {
+      if (provider?.specificationVersion !== 'v1' || typeof provider.name !== 'string') {
+        throw new InvalidArgumentError(
+          `Expected every \`providers\` entry to be a ProviderV1, got ${describeValue(provider)}`,
+          { argument: 'providers', value: provider },
+        );
+      }
+      if (providers.has(provider.name)) {
+        throw new InvalidArgumentError(
+          `Expected \`providers\` names to differ, got ${describeValue(provider.name)} twice`,
+          { argument: 'providers', value: provider.name },
+        );
+      }
+      providers.set(provider.name, provider);
+    }
+    if (
+      typeof options.policy !== 'object' ||
+      options.policy === null ||
+      typeof options.policy.plan !== 'function'
+    ) {
+      throw new InvalidArgumentError(
+        `Expected \`policy\` to be a Policy, got ${describeValue(options.policy)}`,
+        { argument: 'policy', value: options.policy },
+      );
+    }
+    this.service = options.service;
+    this.#providers = providers;
+    this.policy = options.policy;
+    this.store = options.store ?? new MemoryStateStore();
+    this.clock = options.clock ?? new SystemClock();
+    this.#probe = resolveReadinessProbe(options.readinessProbe);
+    this.#ownsProber = options.prober === undefined;
+    this.#prober = options.prober ?? new HttpProber({ readinessProbe: options.readinessProbe });
+    const target = options.target ?? 1;
+    if (typeof target === 'number') {
+      positiveInteger('target', target, 1);
+      this.#target = { evaluate: () => target };
+    } else if (typeof target?.evaluate === 'function') {
+      this.#target = target;
+    } else {
+      throw new InvalidArgumentError(
+        `Expected \`target\` to be an integer >= 0 or a TargetSource, got ${describeValue(target)}`,
+        { argument: 'target', value: target },
+      );
+    }
+    this.#maxReplicas = positiveInteger(
+      'maxReplicas',
+      options.maxReplicas,
+      typeof target === 'number' ? 2 * target + 2 : 20,
+    );
+    this.#candidateLocations =
+      options.locations === undefined ? undefined : new Set(options.locations);
+    this.#instanceTypes =
+      options.instanceTypes === undefined ? undefined : new Set(options.instanceTypes);
+    this.#startupScript = options.startupScript;
+    this.#tickIntervalMs = nonNegativeNumber('tickIntervalMs', options.tickIntervalMs, 10_000);
+    this.#drainMs = nonNegativeNumber('drainMs', options.drainMs, 30_000);
+    const concurrency = positiveInteger('concurrency', options.concurrency, 16, 1);
+    this.#retries = positiveInteger('retry.retries', options.retry?.retries, 3);
+    this.#minDelayMs = nonNegativeNumber('retry.minDelayMs', options.retry?.minDelayMs, 500);
+    this.#maxDelayMs = nonNegativeNumber('retry.maxDelayMs', options.retry?.maxDelayMs, 10_000);
+    this.#callTimeoutMs = nonNegativeNumber('callTimeoutMs', options.callTimeoutMs, 120_000);
+    this.#intentTtlMs = nonNegativeNumber('intentTtlMs', options.intentTtlMs, 600_000);
+    this.#listGraceMs = nonNegativeNumber('listGraceMs', options.listGraceMs, 60_000);
+    this.#baseOnDemand = positiveInteger('baseOnDemand', options.baseOnDemand, 0);
+    this.#offeringsRefreshMs = nonNegativeNumber(
+      'offeringsRefreshMs',
+      options.offeringsRefreshMs,
+      600_000,
+    );
+    this.#probeConcurrency = positiveInteger('probeConcurrency', options.probeConcurrency, 64, 1);
+    this.#leaseOptions =
+      options.lease === undefined
+        ? undefined
+        : {
+            holder: options.lease.holder,
+            ttlMs: nonNegativeNumber('lease.ttlMs', options.lease.ttlMs, 30_000),
+          };
+    this.#logger = childLogger(options.logger ?? silentLogger, { service: options.service });
+    this.#random = new SeededRandom(options.seed ?? 0);
+    this.#newId =
+      options.idGenerator ?? (() => `r-${randomUUID().replaceAll('-', '').slice(0, 16)}`);
+    this.#serviceTags = serviceOwnershipTags(options.service);
+    this.#onReadyChange = options.onReadyChange;
+    for (const name of providers.keys()) {
+      this.#queues.set(name, new PQueue({ concurrency }));
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Subscribes to an event; returns the unsubscribe function. A handler that throws (or
+   * rejects) is reported through `handler-fail` and the logger; the loop goes on.
+   */
+  on<Name extends EngineEventName>(name: Name, handler: EngineEventHandler<Name>): () => void {
+    this.#emitter.on(name, handler);
+    return () => {
+      this.#emitter.off(name, handler);
+    };
+  }
+
+  #emit<Name extends EngineEventName>(
+    type: Name,
+    fields: Omit<EngineEventMap[Name], 'id' | 'at' | 'service' | 'type'>,
+  ): void {
+    if (this.#emitter.listenerCount(type) === 0) return;
+    const event = Object.freeze({
+      type,
+      id: `${this.service}-${++this.#eventSequence}`,
+      at: this.clock.now(),
+      service: this.service,
+      ...fields,
+    }) as unknown as EngineEventMap[Name];
+    for (const listener of this.#emitter.listeners(type)) {
+      try {
+        const result = (listener as (event: EngineEvent) => unknown)(event);
+        if (result !== null && typeof result === 'object' && 'then' in result) {
+          (result as Promise<unknown>).then(undefined, (error: unknown) =>
+            this.#reportHandlerError(type, error),
+          );
+        }
+      } catch (error) {
+        this.#reportHandlerError(type, error);
+      }
+    }
+  }
+
+  #reportHandlerError(type: EngineEventName, error: unknown): void {
+    this.#logger.error({ err: error, event: type }, 'event handler failed');
+    if (type !== 'handler-fail') this.#emit('handler-fail', { event: type, error });
+  }
+
+  #replicaFields(tracked: Tracked): Omit<ReplicaEventFields, 'id' | 'at' | 'service'> {
+    return {
+      replicaId: tracked.id,
+      provider: tracked.provider.name,
+      location: tracked.location,
+      capacityType: tracked.capacityType,
+      instanceId: instanceIdOf(tracked.state),
+    };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Whether the `start()` loop runs. */
+  get running(): boolean {
+    return this.#state === 'running';
+  }
+
+  /**
+   * Runs the first tick (recovery: adopt tagged instances, resolve intents) and then a tick
+   * every `tickIntervalMs` on the clock. Resolves after the first tick; a failed first
+   * tick rejects (and the loop keeps trying).
+   */
+  async start(): Promise<void> {
+    if (this.#state === 'destroyed') {
+      throw new IllegalStateError('Cannot start a destroyed ReplicaManager', {
+        state: 'destroyed',
+      });
+    }
+    if (this.#state === 'running') return;
+    this.#state = 'running';
+    const first = this.reconcile();
+    this.#loopTick = first.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await first;
+    } finally {
+      this.#schedule();
+    }
+  }
+
+  #schedule(): void {
+    if (this.#state !== 'running') return;
+    this.#timer = this.clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#state !== 'running') return;
+      this.#loopTick = this.reconcile().then(
+        () => this.#schedule(),
+        (error: unknown) => {
+          this.#logger.warn({ err: error }, 'reconcile tick failed');
+          this.#emit('reconcile-fail', { error });
+          this.#schedule();
+        },
+      );
+    }, this.#tickIntervalMs);
+  }
+
+  /**
+   * Exactly one tick. Calls are serialized: a call made during a tick runs after it.
+   * Rejects when the tick failed (the next tick starts from fresh provider facts).
+   */
+  reconcile(): Promise<void> {
+    const run = this.#chain.then(() => this.#tick());
+    this.#chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Stops the loop and waits for the current tick. With `terminate: true`, ready replicas
+   * drain (`drainMs` on the clock), every replica is terminated and any instance still
+   * carrying this service's tags is swept. Then releases the lease and the prober.
+   */
+  async stop(options: ReplicaManagerStopOptions = {}): Promise<void> {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'stopped';
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#loopTick;
+    await this.#chain;
+    await this.idle();
+    if (options.terminate === true && this.#isLeader()) {
+      await this.#terminateAll(options.signal);
+    }
+    await this.#persist().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'final persist failed');
+    });
+    if (this.#lease !== undefined) {
+      await this.store.releaseLease(this.#lease).catch(() => undefined);
+      this.#lease = undefined;
+    }
+    await this.#closeResources();
+  }
+
+  /** Stops at once: aborts provider calls, probes and waits; terminates nothing. */
+  async destroy(): Promise<void> {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#abort.abort(new AbortedError('ReplicaManager destroyed'));
+    for (const queue of this.#queues.values()) queue.clear();
+    await this.#chain;
+    await this.idle();
+    await this.#closeResources();
+  }
+
+  async #closeResources(): Promise<void> {
+    if (this.#ownsProber) await this.#prober.close?.().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The replicas the router may use; a new array only when the set changed. */
+  readyReplicas(): readonly ReadyReplica[] {
+    if (this.#readyCache?.version === this.#readyVersion) return this.#readyCache.replicas;
+    const replicas: ReadyReplica[] = [];
+    for (const tracked of this.#replicas.values()) {
+      const state = tracked.state;
+      if (state.status === 'ready' && tracked.endpoint !== undefined) {
+        replicas.push({
+          id: tracked.id,
+          endpoint: tracked.endpoint,
+          location: tracked.location,
+          capacityType: tracked.capacityType,
+          provider: tracked.provider.name,
+          instanceId: state.instanceId,
+        });
+      }
+    }
+    this.#readyCache = { version: this.#readyVersion, replicas };
+    return replicas;
+  }
+
+  /** Increases whenever the ready set (membership or endpoints) changes. */
+  get readyVersion(): number {
+    return this.#readyVersion;
+  }
+
+  /** The current target (as of the last tick). */
+  get target(): number {
+    return this.#currentTarget;
+  }
+
+  /** A snapshot of the fleet, for `service.status()` and metrics. */
+  status(): ManagerStatus {
+    const replicas: ReplicaSnapshot[] = [];
+    const countsByStatus: Partial<Record<ReplicaStatus, number>> = {};
+    let costPerHour = 0;
+    for (const tracked of this.#replicas.values()) {
+      const status = tracked.state.status;
+      countsByStatus[status] = (countsByStatus[status] ?? 0) + 1;
+      const price = this.#prices.get(`${tracked.location}|${tracked.capacityType}`)?.hourlyPrice;
+      const instanceId = instanceIdOf(tracked.state);
+      if (instanceId !== undefined && !tracked.released && price !== undefined) {
+        costPerHour += price;
+      }
+      replicas.push({
+        id: tracked.id,
+        status,
+        state: tracked.state,
+        provider: tracked.provider.name,
+        location: tracked.location,
+        capacityType: tracked.capacityType,
+        instanceType: tracked.instanceType,
+        instanceId,
+        endpoint: tracked.endpoint,
+        launchedAt: tracked.launchedAt,
+        hourlyPrice: price,
+      });
+    }
+    return {
+      service: this.service,
+      state: this.#state,
+      leader: this.#isLeader(),
+      target: this.#currentTarget,
+      replicas,
+      countsByStatus,
+      costPerHour,
+      ticks: this.#ticks,
+    };
+  }
+
+  // ---------------------------------------------------------------- the tick
+
+  #isLeader(): boolean {
+    return this.#leaseOptions === undefined || this.#lease !== undefined;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#state === 'destroyed') {
+      throw new IllegalStateError('ReplicaManager is destroyed', { state: 'destroyed' });
+    }
+    const now = this.clock.now();
+    if (this.#leaseOptions !== undefined && !(await this.#holdLease(now))) {
+      await this.#follow();
+      this.#ticks++;
+      return;
+    }
+    if (!this.#recovered) await this.#recover();
+    if (now - this.#offeringsAt >= this.#offeringsRefreshMs) await this.#refreshOfferings(now);
+
+    const listings = await this.#listAll();
+    await this.#pollInterruptions(now);
+    this.#observe(listings, now);
+    await this.#probeDue(now);
+
+    this.#advanceDrains(now);
+    const launches = this.#resolveIntents(listings, now);
+    this.#planAndAct(now, launches);
+    this.#updateFallback();
+    // Intents and `terminating` states reach the store before any provider call: a crash
+    // from here on is recovered by adopting the tagged instance, relaunching with the same
+    // key, or terminating again (idempotent).
+    await this.#persist();
+    for (const tracked of this.#replicas.values()) {
+      if (tracked.terminateCall || tracked.launching) continue;
+      const status = tracked.state.status;
+      if (
+        status === 'terminating' ||
+        ((status === 'preempted' || status === 'failed') && !tracked.released)
+      ) {
+        // Preempted and failed replicas are terminated without drain (stops billing).
+        this.#background(this.#terminate(tracked));
+      }
+    }
+    for (const [tracked, reason] of launches) this.#background(this.#launch(tracked, reason));
+    this.#ticks++;
+    if (this.#readyVersion !== this.#notifiedReadyVersion) {
+      this.#notifiedReadyVersion = this.#readyVersion;
+      try {
+        this.#onReadyChange?.(this.readyReplicas());
+      } catch (error) {
+        this.#logger.error({ err: error }, 'onReadyChange threw');
+      }
+    }
+  }
+
+  /** Tracks background provider work so `idle()` and `stop()` can wait for it. */
+  #background(work: Promise<void>): void {
+    this.#inflight.add(work);
+    void work.finally(() => this.#inflight.delete(work));
+  }
+
+  /** Resolves once no launch, terminate or sweep started by a tick is still running. */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) {
+      await Promise.allSettled([...this.#inflight]);
+    }
+  }
+
+  async #holdLease(now: number): Promise<boolean> {
+    const options = this.#leaseOptions!;
+    try {
+      if (this.#lease === undefined) {
+        const lease = await this.store.acquireLease(
+          { service: this.service, holder: options.holder, ttlMs: options.ttlMs, now },
+          { abortSignal: this.#abort.signal },
+        );
+        if (lease === undefined) return false;
+        this.#lease = lease;
+        this.#recovered = false; // another leader may have changed everything
+        this.#emit('lease-acquire', { epoch: lease.epoch });
+        return true;
+      }
+      this.#lease = await this.store.renewLease(
+        this.#lease,
+        { ttlMs: options.ttlMs, now },
+        { abortSignal: this.#abort.signal },
+      );
+      return true;
+    } catch (error) {
+      if (!LeaseLostError.isInstance(error)) throw error;
+      this.#loseLease();
+      return false;
+    }
+  }
+
+  #loseLease(): void {
+    const epoch = this.#lease?.epoch ?? 0;
+    this.#lease = undefined;
+    this.#recovered = false;
+    this.#emit('lease-lose', { epoch });
+  }
+
+  /** Follower: mirror the leader's replica table (for routing), act on nothing. */
+  async #follow(): Promise<void> {
+    const stored = await this.store.load(this.service, { abortSignal: this.#abort.signal });
+    const seen = new Set<string>();
+    for (const record of stored.replicas) {
+      seen.add(record.id);
+      const existing = this.#replicas.get(record.id);
+      if (existing !== undefined && existing.state === record.state) continue;
+      const provider = this.#providers.get(record.provider);
+      if (provider === undefined) continue;
+      const tracked = this.#fromRecord(record, provider);
+      this.#replicas.set(record.id, tracked);
+      this.#readyVersion++;
+    }
+    for (const id of this.#replicas.keys()) {
+      if (!seen.has(id)) {
+        this.#replicas.delete(id);
+        this.#readyVersion++;
+      }
+    }
+  }
+
+  #fromRecord(record: ReplicaRecord, provider: ProviderV1): Tracked {
+    return {
+      id: record.id,
+      provider,
+      location: record.location,
+      instanceType: record.instanceType,
+      capacityType: record.capacityType,
+      idempotencyKey: record.idempotencyKey,
+      launchedAt: record.launchedAt,
+      state: record.state,
+      endpoint: record.endpoint,
+      interruptionNoticedAt: record.interruptionNoticedAt,
+      released: record.released ?? false,
+      intent: undefined,
+      launching: false,
+      terminateCall: false,
+      launchAttempts: 0,
+      seenInList: false,
+      nextProbeAt: Number.NEGATIVE_INFINITY,
+      suspect: false,
+      dirty: false,
+      view: undefined,
+      probeTarget: undefined,
+    };
+  }
+
+  /** Loads the store: replicas, intents, policy state. Instances are matched on this tick. */
+  async #recover(): Promise<void> {
+    const stored = await this.store.load(this.service, { abortSignal: this.#abort.signal });
+    this.#replicas.clear();
+    for (const record of stored.replicas) {
+      const provider = this.#providers.get(record.provider);
+      if (provider === undefined) {
+        this.#logger.warn(
+          { replicaId: record.id, provider: record.provider },
+          'stored replica belongs to a provider that is not configured; ignored',
+        );
+        continue;
+      }
+      this.#replicas.set(record.id, this.#fromRecord(record, provider));
+    }
+    for (const intent of stored.intents) {
+      const provider = this.#providers.get(intent.provider);
+      if (provider === undefined) continue;
+      let tracked = this.#replicas.get(intent.replicaId);
+      if (tracked === undefined) {
+        tracked = this.#fromRecord(
+          {
+            id: intent.replicaId,
+            provider: intent.provider,
+            location: intent.location,
+            instanceType: intent.instanceType,
+            capacityType: intent.capacityType,
+            idempotencyKey: intent.idempotencyKey,
+            launchedAt: intent.createdAt,
+            state: { status: 'pending' },
+          },
+          provider,
+        );
+        tracked.dirty = true;
+        this.#replicas.set(tracked.id, tracked);
+      }
+      if (tracked.state.status === 'pending') tracked.intent = intent;
+      else this.#pendingIntentDeletes.push(intent.idempotencyKey);
+    }
+    // A pending record whose intent is gone was resolved before the crash; let the
+    // listing decide (intent re-created from the record so it is resolved the same way).
+    for (const tracked of this.#replicas.values()) {
+      if (tracked.state.status === 'pending' && tracked.intent === undefined) {
+        tracked.intent = this.#intentOf(tracked);
+      }
+    }
+    if (stored.policyState !== undefined) {
+      try {
+        this.policy.restore(stored.policyState);
+        this.#lastPolicyState = JSON.stringify(stored.policyState);
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'stored policy state rejected; starting fresh');
+      }
+    }
+    this.#readyVersion++;
+    this.#recovered = true;
+  }
+
+  #intentOf(tracked: Tracked): LaunchIntent {
+    return {
+      idempotencyKey: tracked.idempotencyKey,
+      replicaId: tracked.id,
+      provider: tracked.provider.name,
+      location: tracked.location,
+      instanceType: tracked.instanceType,
+      capacityType: tracked.capacityType,
+      createdAt: tracked.launchedAt,
+    };
+  }
+
+  async #refreshOfferings(now: number): Promise<void> {
+    const results = await Promise.all(
+      [...this.#providers.values()].map(async (provider) => {
+        try {
+          return {
+            provider,
+            offerings: await this.#call(provider, 'offerings', (signal) =>
+              provider.offerings({ abortSignal: signal }),
+            ),
+          };
+        } catch (error) {
+          this.#logger.warn({ err: error, provider: provider.name }, 'offerings failed');
+          return { provider, offerings: undefined };
+        }
+      }),
+    );
+    let complete = true;
+    for (const { provider, offerings } of results) {
+      if (offerings === undefined) {
+        complete = false;
+        continue;
+      }
+      this.#applyOfferings(provider, offerings);
+    }
+    this.#buildLocationViews();
+    // Retry a failed refresh on the next tick, a complete one after the refresh period.
+    this.#offeringsAt = complete ? now : this.#offeringsAt;
+    if (!complete && this.#offeringsAt === Number.NEGATIVE_INFINITY && this.#prices.size > 0) {
+      this.#offeringsAt = now - this.#offeringsRefreshMs + this.#tickIntervalMs;
+    }
+  }
+
+  #applyOfferings(provider: ProviderV1, offerings: readonly Offering[]): void {
+    const locations = new Set(provider.locations().map((location) => location.id));
+    for (const key of [...this.#prices.keys()]) {
+      const location = key.slice(0, key.lastIndexOf('|'));
+      if (locations.has(location)) this.#prices.delete(key);
+    }
+    for (const offering of offerings) {
+      if (!locations.has(offering.location)) continue;
+      if (this.#instanceTypes !== undefined && !this.#instanceTypes.has(offering.instanceType)) {
+        continue;
+      }
+      const key = `${offering.location}|${offering.capacityType}`;
+      const current = this.#prices.get(key);
+      if (current === undefined || offering.hourlyPrice < current.hourlyPrice) {
+        this.#prices.set(key, {
+          instanceType: offering.instanceType,
+          hourlyPrice: offering.hourlyPrice,
+        });
+      }
+    }
+  }
+
+  #buildLocationViews(): void {
+    const views: LocationView[] = [];
+    for (const provider of this.#providers.values()) {
+      for (const location of provider.locations()) {
+        if (this.#candidateLocations !== undefined && !this.#candidateLocations.has(location.id)) {
+          continue;
+        }
+        const spot = this.#prices.get(`${location.id}|spot`);
+        const onDemand = this.#prices.get(`${location.id}|on-demand`);
+        if (spot === undefined && onDemand === undefined) continue;
+        views.push(locationView(location, spot?.hourlyPrice, onDemand?.hourlyPrice));
+      }
+    }
+    this.#locationViews = views;
+  }
+
+  /** Lists every provider's instances of this service; `undefined` where the call failed. */
+  async #listAll(): Promise<ReadonlyMap<string, readonly Instance[] | undefined>> {
+    const providers = [...this.#providers.values()];
+    const results = await Promise.all(
+      providers.map(async (provider) => {
+        try {
+          return await this.#call(provider, 'list', (signal) =>
+            provider.list({ tags: this.#serviceTags }, { abortSignal: signal }),
+          );
+        } catch (error) {
+          if (AbortedError.isInstance(error)) throw error;
+          this.#logger.warn({ err: error, provider: provider.name }, 'list failed');
+          return undefined;
+        }
+      }),
+    );
+    const listings = new Map<string, readonly Instance[] | undefined>();
+    providers.forEach((provider, index) => listings.set(provider.name, results[index]));
+    return listings;
+  }
+
+  async #pollInterruptions(now: number): Promise<void> {
+    const notices: InterruptionNotice[] = [];
+    await Promise.all(
+      [...this.#providers.values()].map(async (provider) => {
+        if (typeof provider.interruptions !== 'function') return;
+        try {
+          const found = await this.#call(provider, 'interruptions', (signal) =>
+            provider.interruptions!({ tags: this.#serviceTags }, { abortSignal: signal }),
+          );
+          notices.push(...found);
+        } catch (error) {
+          if (AbortedError.isInstance(error)) throw error;
+          this.#logger.debug({ err: error, provider: provider.name }, 'interruptions failed');
+        }
+      }),
+    );
+    if (notices.length === 0) return;
+    const byInstance = new Map<string, InterruptionNotice>();
+    for (const notice of notices) byInstance.set(notice.instanceId, notice);
+    for (const tracked of this.#replicas.values()) {
+      if (tracked.interruptionNoticedAt !== undefined || !isAlive(tracked.state.status)) continue;
+      const instanceId = instanceIdOf(tracked.state);
+      const notice = instanceId === undefined ? undefined : byInstance.get(instanceId);
+      if (notice === undefined) continue;
+      tracked.interruptionNoticedAt = notice.noticedAt ?? now;
+      tracked.view = undefined;
+      tracked.dirty = true;
+      this.#observePolicy({
+        type: 'interruption-notice',
+        at: now,
+        replicaId: tracked.id,
+        location: tracked.location,
+        deadline: notice.deadline,
+      });
+      this.#emit('replica-interrupt', {
+        ...this.#replicaFields(tracked),
+        deadline: notice.deadline,
+      });
+    }
+  }
+
+  /** Matches listed instances with tracked replicas and applies the facts. */
+  #observe(listings: ReadonlyMap<string, readonly Instance[] | undefined>, now: number): void {
+    const byReplica = new Map<string, Instance[]>();
+    const untagged: { provider: ProviderV1; instance: Instance }[] = [];
+    for (const [name, instances] of listings) {
+      if (instances === undefined) continue;
+      for (const instance of instances) {
+        // Defence in depth: never act on an instance without our tags, whatever `list` did.
+        if (!hasTags(instance.tags, this.#serviceTags)) continue;
+        const replicaId = instance.tags[OwnershipTag.Replica];
+        if (replicaId === undefined) {
+          untagged.push({ provider: this.#providers.get(name)!, instance });
+          continue;
+        }
+        const key = `${name}\u0000${replicaId}`;
+        const list = byReplica.get(key);
+        if (list === undefined) byReplica.set(key, [instance]);
+        else list.push(instance);
+      }
+    }
+
+    for (const tracked of this.#replicas.values()) {
+      if (listings.get(tracked.provider.name) === undefined) continue;
+      const key = `${tracked.provider.name}\u0000${tracked.id}`;
+      const instances = byReplica.get(key);
+      if (instances !== undefined) byReplica.delete(key);
+      const instance = this.#pickInstance(tracked, instances);
+      this.#applyFacts(tracked, instance, now);
+    }
+
+    // Tagged instances no tracked replica owns: adopt alive ones (a previous run's), or
+    // terminate them if we released that replica before (late listing).
+    for (const [key, instances] of byReplica) {
+      const providerName = key.slice(0, key.indexOf('\u0000'));
+      const provider = this.#providers.get(providerName)!;
+      const replicaId = key.slice(providerName.length + 1);
+      const alive = instances.filter((instance) => ALIVE_INSTANCE.has(instance.state));
+      if (alive.length === 0) continue;
+      alive.sort((a, b) => a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : 1));
+      if (this.#tombstones.has(replicaId)) {
+        for (const instance of alive) this.#sweep(provider, instance, replicaId, 'released');
+        continue;
+      }
+      const [keep, ...twins] = alive;
+      this.#adopt(provider, keep!, replicaId, now);
+      for (const instance of twins) this.#sweep(provider, instance, replicaId, 'twin');
+    }
+    for (const { provider, instance } of untagged) {
+      if (!ALIVE_INSTANCE.has(instance.state)) continue;
+      this.#adopt(provider, instance, sanitizeId(`x-${instance.id}`), now);
+    }
+    if (this.#tombstones.size > 0) {
+      for (const [replicaId, at] of this.#tombstones) {
+        if (now - at > this.#listGraceMs * 10) this.#tombstones.delete(replicaId);
+      }
+    }
+  }
+
+  #pickInstance(tracked: Tracked, instances: Instance[] | undefined): Instance | undefined {
+    if (instances === undefined || instances.length === 0) return undefined;
+    if (instances.length === 1) return instances[0];
+    const known = instanceIdOf(tracked.state);
+    let chosen = known === undefined ? undefined : instances.find((item) => item.id === known);
+    if (chosen === undefined) {
+      const alive = instances
+        .filter((item) => ALIVE_INSTANCE.has(item.state))
+        .sort((a, b) => a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : 1));
+      chosen = alive[0] ?? instances[0];
+    }
+    for (const instance of instances) {
+      if (instance !== chosen && ALIVE_INSTANCE.has(instance.state)) {
+        this.#sweep(tracked.provider, instance, tracked.id, 'twin');
+      }
+    }
+    return chosen;
+  }
+
+  #adopt(provider: ProviderV1, instance: Instance, replicaId: string, now: number): void {
+    const capacityType: CapacityType =
+      instance.capacityType ??
+      (instance.tags[OwnershipTag.CapacityType] === 'on-demand' ? 'on-demand' : 'spot');
+    const tracked = this.#fromRecord(
+      {
+        id: replicaId,
+        provider: provider.name,
+        location: instance.location,
+        instanceType: instance.instanceType,
+        capacityType,
+        idempotencyKey: replicaId,
+        launchedAt: instance.launchedAt ?? now,
+        state:
+          instance.state === 'running'
+            ? { status: 'starting', instanceId: instance.id, runningAt: now }
+            : { status: 'provisioning', instanceId: instance.id },
+        endpoint: instance.endpoint,
+      },
+      provider,
+    );
+    tracked.seenInList = true;
+    tracked.dirty = true;
+    this.#replicas.set(replicaId, tracked);
+    this.#logger.info({ replicaId, instanceId: instance.id }, 'adopted instance');
+    this.#emit('replica-adopt', this.#replicaFields(tracked));
+  }
+
+  /** Terminates an instance that no replica owns (twin, released). Never untagged ones. */
+  #sweep(provider: ProviderV1, instance: Instance, replicaId: string, reason: string): void {
+    if (!hasTags(instance.tags, this.#serviceTags)) return;
+    const tags =
+      instance.tags[OwnershipTag.Replica] === undefined
+        ? this.#serviceTags
+        : { ...this.#serviceTags, [OwnershipTag.Replica]: instance.tags[OwnershipTag.Replica] };
+    this.#background(
+      this.#queue(provider, () =>
+        this.#call(provider, 'terminate', (signal) =>
+          provider.terminate({ instanceId: instance.id, tags }, { abortSignal: signal }),
+        ),
+      ).then(
+        () => {
+          this.#logger.warn(
+            { replicaId, instanceId: instance.id, reason },
+            'terminated stray instance',
+          );
+          this.#emit('instance-terminate', {
+            provider: provider.name,
+            instanceId: instance.id,
+            replicaId,
+            reason,
+          });
+        },
+        (error: unknown) => {
+          this.#logger.warn(
+            { err: error, instanceId: instance.id },
+            'terminating stray instance failed',
+          );
+        },
+      ),
+    );
+  }
+
+  #setState(tracked: Tracked, event: ReplicaTransitionEvent): boolean {
+    const previous = tracked.state;
+    const next = transition(previous, event);
+    if (next === previous) return false;
+    tracked.state = next;
+    tracked.dirty = true;
+    tracked.view = undefined;
+    if (previous.status === 'ready' || next.status === 'ready') this.#readyVersion++;
+    return true;
+  }
+
+  #applyFacts(tracked: Tracked, instance: Instance | undefined, now: number): void {
+    const state = tracked.state;
+    const status = state.status;
+    if (status === 'pending' && tracked.launching) return; // the launch call decides
+    if (instance === undefined) {
+      if (status === 'pending') return; // an unresolved intent: #resolveIntents decides
+      if (isFinalStatus(status) || status === 'terminating') {
+        if (status === 'terminating') this.#finishTerminate(tracked);
+        this.#release(tracked);
+        return;
+      }
+      if (!tracked.seenInList && now - tracked.launchedAt < this.#listGraceMs) return;
+      this.#lose(tracked, 'vanished', now);
+      this.#release(tracked);
+      return;
+    }
+    tracked.seenInList = true;
+    if (instance.endpoint !== undefined && instance.endpoint !== tracked.endpoint) {
+      tracked.endpoint = instance.endpoint;
+      tracked.probeTarget = undefined;
+      tracked.dirty = true;
+      if (status === 'ready') this.#readyVersion++;
+    }
+    switch (instance.state) {
+      case 'pending':
+        if (status === 'pending') {
+          this.#resolveIntent(tracked);
+          this.#setState(tracked, { type: 'instance-pending', instanceId: instance.id });
+          this.#emit('replica-adopt', this.#replicaFields(tracked));
+        }
+        return;
+      case 'running':
+        if (status === 'pending' || status === 'provisioning') {
+          if (status === 'pending') {
+            this.#resolveIntent(tracked);
+            this.#emit('replica-adopt', {
+              ...this.#replicaFields(tracked),
+              instanceId: instance.id,
+            });
+          }
+          this.#setState(tracked, { type: 'instance-running', instanceId: instance.id, at: now });
+        } else if (tracked.suspect && status === 'not-ready') {
+          // Probes failed past the threshold and the provider says it still runs: unhealthy.
+          tracked.suspect = false;
+          this.#fail(tracked, `unhealthy: ${state.failures} failed readiness probes`);
+        }
+        return;
+      case 'stopping':
+      case 'preempted':
+      case 'terminated': {
+        const gone = instance.state === 'terminated';
+        if (status === 'terminating' || isFinalStatus(status)) {
+          // Gone for good: done. Otherwise the terminate call (idempotent) finishes it.
+          if (gone) {
+            this.#finishTerminate(tracked);
+            this.#release(tracked);
+          }
+          return;
+        }
+        if (status === 'pending') this.#resolveIntent(tracked);
+        this.#lose(tracked, instance.stateReason ?? instance.state, now);
+        if (gone) this.#release(tracked);
+        return;
+      }
+    }
+  }
+
+  #resolveIntent(tracked: Tracked): void {
+    if (tracked.intent !== undefined) {
+      this.#pendingIntentDeletes.push(tracked.intent.idempotencyKey);
+      tracked.intent = undefined;
+    }
+  }
+
+  /** The instance went away without us: preempted (spot) or failed (on-demand). */
+  #lose(tracked: Tracked, reason: string, now: number): void {
+    if (tracked.capacityType === 'spot') {
+      this.#setState(tracked, { type: 'preempt', at: now, reason });
+      this.#observePolicy({
+        type: 'preemption',
+        at: now,
+        replicaId: tracked.id,
+        location: tracked.location,
+      });
+      this.#emit('replica-preempt', { ...this.#replicaFields(tracked), reason });
+      this.#markLocation(tracked.location, 'preemption');
+    } else {
+      this.#fail(tracked, `instance ${reason}`);
+    }
+  }
+
+  #fail(tracked: Tracked, reason: string): void {
+    this.#setState(tracked, { type: 'fail', reason });
+    this.#logger.warn({ replicaId: tracked.id, reason }, 'replica failed');
+    this.#emit('replica-fail', { ...this.#replicaFields(tracked), reason });
+  }
+
+  #finishTerminate(tracked: Tracked): void {
+    if (tracked.state.status !== 'terminating') return;
+    const reason = tracked.state.reason;
+    const fields = this.#replicaFields(tracked);
+    this.#setState(tracked, { type: 'terminated' });
+    this.#emit('replica-terminate', { ...fields, reason });
+  }
+
+  /** The instance is gone for good: forget the replica (store delete at the tick's end). */
+  #release(tracked: Tracked): void {
+    if (tracked.launching) return;
+    tracked.released = true;
+    this.#resolveIntent(tracked);
+    this.#replicas.delete(tracked.id);
+    this.#tombstones.set(tracked.id, this.clock.now());
+    this.#pendingDeletes.push(tracked.id);
+    if (tracked.state.status === 'ready') this.#readyVersion++;
+  }
+
+  #markLocation(location: string, cause: 'preemption' | 'capacity'): void {
+    if (this.#preemptedLocations.has(location)) return;
+    this.#preemptedLocations.add(location);
+    this.#emit('location-preempt', { location, cause });
+  }
+
+  #observePolicy(event: PolicyEvent): void {
+    try {
+      this.policy.observe(event);
+    } catch (error) {
+      this.#logger.error({ err: error, event: event.type }, 'policy.observe threw');
+    }
+  }
+
+  // ---------------------------------------------------------------- probing
+
+  async #probeDue(now: number): Promise<void> {
+    const due: Tracked[] = [];
+    for (const tracked of this.#replicas.values()) {
+      const status = tracked.state.status;
+      if (status !== 'starting' && status !== 'ready' && status !== 'not-ready') continue;
+      if (tracked.endpoint === undefined || now < tracked.nextProbeAt) continue;
+      due.push(tracked);
+    }
+    if (due.length === 0) return;
+    const controller = new AbortController();
+    const onStop = () => controller.abort(this.#abort.signal.reason);
+    this.#abort.signal.addEventListener('abort', onStop, { once: true });
+    const timer = this.clock.setTimeout(
+      () => controller.abort(new AbortedError('Readiness probe timed out')),
+      this.#probe.timeoutMs,
+    );
+    const context = { abortSignal: controller.signal, timeoutMs: this.#probe.timeoutMs };
+    const results = new Array<boolean>(due.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < due.length) {
+        const index = next++;
+        const tracked = due[index]!;
+        const state = tracked.state as { instanceId: string };
+        tracked.probeTarget ??= {
+          replicaId: tracked.id,
+          instanceId: state.instanceId,
+          endpoint: tracked.endpoint!,
+          location: tracked.location,
+          capacityType: tracked.capacityType,
+        };
+        try {
+          const answer = this.#prober.probe(tracked.probeTarget, context);
+          results[index] = typeof answer === 'boolean' ? answer : (await answer) === true;
+        } catch {
+          results[index] = false;
+        }
+      }
+    };
+    try {
+      const workers: Promise<void>[] = [];
+      for (let index = 0; index < Math.min(this.#probeConcurrency, due.length); index++) {
+        workers.push(worker());
+      }
+      await Promise.all(workers);
+    } finally {
+      this.clock.clearTimeout(timer);
+      this.#abort.signal.removeEventListener('abort', onStop);
+    }
+    if (this.#abort.signal.aborted) return;
+    const at = this.clock.now();
+    for (let index = 0; index < due.length; index++) {
+      const tracked = due[index]!;
+      if (this.#replicas.get(tracked.id) !== tracked) continue;
+      tracked.nextProbeAt = now + this.#probe.periodMs;
+      this.#applyProbe(tracked, results[index]!, at);
+    }
+  }
+
+  #applyProbe(tracked: Tracked, passed: boolean, at: number): void {
+    const state = tracked.state;
+    if (state.status !== 'starting' && state.status !== 'ready' && state.status !== 'not-ready') {
+      return;
+    }
+    if (passed) {
+      tracked.suspect = false;
+      if (state.status === 'ready') return;
+      const wasStarting = state.status === 'starting';
+      this.#setState(tracked, { type: 'probe-pass', at });
+      if (wasStarting) {
+        this.#observePolicy({
+          type: 'replica-ready',
+          at,
+          replicaId: tracked.id,
+          location: tracked.location,
+          capacityType: tracked.capacityType,
+        });
+      }
+      this.#emit('replica-ready', this.#replicaFields(tracked));
+      return;
+    }
+    if (state.status === 'starting') {
+      if (at - tracked.launchedAt >= this.#probe.initialDelayMs) {
+        this.#fail(tracked, 'readiness timeout: not ready within the initial delay');
+      }
+      return;
+    }
+    this.#setState(tracked, { type: 'probe-fail', at });
+    const next = tracked.state;
+    if (next.status !== 'not-ready') return;
+    if (next.failures === 1) {
+      this.#emit('replica-degrade', { ...this.#replicaFields(tracked), failures: 1 });
+    }
+    if (next.failures >= this.#probe.failureThreshold) tracked.suspect = true;
+  }
+
+  // ---------------------------------------------------------------- acting
+
+  #advanceDrains(now: number): void {
+    for (const tracked of this.#replicas.values()) {
+      const state = tracked.state;
+      if (state.status === 'draining' && now >= state.until) {
+        this.#setState(tracked, { type: 'terminate', reason: state.reason });
+      }
+    }
+  }
+
+  /** Intents with no instance after a successful listing: relaunch (same key) or drop. */
+  #resolveIntents(
+    listings: ReadonlyMap<string, readonly Instance[] | undefined>,
+    now: number,
+  ): Map<Tracked, string> {
+    const launches = new Map<Tracked, string>();
+    for (const tracked of this.#replicas.values()) {
+      if (tracked.state.status !== 'pending' || tracked.launching) continue;
+      if (listings.get(tracked.provider.name) === undefined) continue;
+      tracked.intent ??= this.#intentOf(tracked);
+      if (now - tracked.launchedAt > this.#intentTtlMs || tracked.launchAttempts >= 3) {
+        this.#fail(tracked, 'launch unresolved: no instance after retries');
+        this.#observePolicy({
+          type: 'launch-failure',
+          at: now,
+          location: tracked.location,
+          capacityType: tracked.capacityType,
+          reason: 'other',
+        });
+        this.#release(tracked);
+        continue;
+      }
+      launches.set(tracked, 'relaunch of an unresolved intent');
+    }
+    return launches;
+  }
+
+  #planAndAct(now: number, launches: Map<Tracked, string>): void {
+    const target = this.#target.evaluate(now);
+    if (target !== this.#currentTarget) {
+      this.#emit('target-change', { from: this.#currentTarget, to: target });
+      this.#currentTarget = target;
+    }
+    const views: ReplicaView[] = [];
+    let alive = 0;
+    for (const tracked of this.#replicas.values()) {
+      const status = tracked.state.status;
+      if (isFinalStatus(status)) continue;
+      if (isAlive(status)) alive++;
+      tracked.view ??= replicaView(tracked);
+      views.push(tracked.view);
+    }
+    const view: FleetView = {
+      now,
+      target,
+      maxReplicas: this.#maxReplicas,
+      locations: this.#locationViews,
+      replicas: views,
+    };
+    let plan: Plan;
+    try {
+      plan = this.policy.plan(view);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'policy.plan threw; no actions this tick');
+      return;
+    }
+    for (const action of plan.actions) {
+      if (action.type === 'launch') {
+        if (alive >= this.#maxReplicas) continue;
+        const tracked = this.#newReplica(action.location, action.capacityType, now);
+        if (tracked === undefined) continue;
+        alive++;
+        launches.set(tracked, action.reason);
+      } else {
+        const tracked = this.#replicas.get(action.replicaId);
+        if (tracked === undefined) continue;
+        this.#scaleDown(tracked, action.reason, now);
+      }
+    }
+  }
+
+  #newReplica(location: string, capacityType: CapacityType, now: number): Tracked | undefined {
+    const provider = this.#providerOf(location);
+    const price = this.#prices.get(`${location}|${capacityType}`);
+    if (provider === undefined || price === undefined) {
+      this.#logger.warn(
+        { location, capacityType },
+        'policy planned a launch where nothing is offered',
+      );
+      return undefined;
+    }
+    const id = this.#newId();
+    const tracked = this.#fromRecord(
+      {
+        id,
+        provider: provider.name,
+        location,
+        instanceType: price.instanceType,
+        capacityType,
+        idempotencyKey: id,
+        launchedAt: now,
+        state: { status: 'pending' },
+      },
+      provider,
+    );
+    tracked.intent = this.#intentOf(tracked);
+    tracked.dirty = true;
+    this.#replicas.set(id, tracked);
+    return tracked;
+  }
+
+  #providerOf(location: string): ProviderV1 | undefined {
+    if (this.#candidateLocations !== undefined && !this.#candidateLocations.has(location)) {
+      return undefined;
+    }
+    for (const provider of this.#providers.values()) {
+      if (provider.locations().some((candidate) => candidate.id === location)) return provider;
+    }
+    return undefined;
+  }
+
+  #scaleDown(tracked: Tracked, reason: string, now: number): void {
+    const status = tracked.state.status;
+    if (status === 'pending') return; // launch in flight: decided again next tick
+    if ((status === 'ready' || status === 'not-ready') && this.#drainMs > 0) {
+      const until = now + this.#drainMs;
+      this.#setState(tracked, { type: 'drain', until, reason });
+      this.#emit('replica-drain', { ...this.#replicaFields(tracked), until, reason });
+      return;
+    }
+    if (
+      status === 'provisioning' ||
+      status === 'starting' ||
+      status === 'ready' ||
+      status === 'not-ready'
+    ) {
+      this.#setState(tracked, { type: 'terminate', reason });
+    }
+  }
+
+  async #launch(tracked: Tracked, reason: string): Promise<void> {
+    const provider = tracked.provider;
+    tracked.launching = true;
+    tracked.launchAttempts++;
+    let instance: Instance;
+    try {
+      instance = await this.#queue(provider, () =>
+        this.#call(provider, 'launch', (signal) =>
+          provider.launch(
+            {
+              location: tracked.location,
+              capacityType: tracked.capacityType,
+              instanceType: tracked.instanceType,
+              tags: replicaOwnershipTags({
+                service: this.service,
+                replicaId: tracked.id,
+                capacityType: tracked.capacityType,
+              }),
+              startupScript: this.#startupScript,
+              idempotencyKey: tracked.idempotencyKey,
+            },
+            { abortSignal: signal },
+          ),
+        ),
+      );
+    } catch (error) {
+      tracked.launching = false;
+      this.#launchFailed(tracked, error);
+      return;
+    }
+    tracked.launching = false;
+    if (this.#replicas.get(tracked.id) !== tracked || tracked.state.status !== 'pending') return;
+    this.#resolveIntent(tracked);
+    tracked.seenInList = false;
+    if (instance.endpoint !== undefined) tracked.endpoint = instance.endpoint;
+    const now = this.clock.now();
+    if (instance.state === 'running') {
+      this.#setState(tracked, { type: 'instance-running', instanceId: instance.id, at: now });
+    } else {
+      this.#setState(tracked, { type: 'instance-pending', instanceId: instance.id });
+    }
+    this.#observePolicy({
+      type: 'launch-success',
+      at: now,
+      replicaId: tracked.id,
+      location: tracked.location,
+      capacityType: tracked.capacityType,
+    });
+    this.#emit('replica-launch', { ...this.#replicaFields(tracked), reason });
+    if (tracked.capacityType === 'spot' && this.#preemptedLocations.delete(tracked.location)) {
+      this.#emit('location-recover', { location: tracked.location });
+    }
+  }
+
+  #launchFailed(tracked: Tracked, error: unknown): void {
+    if (this.#abort.signal.aborted) return; // shutting down: the intent stays for next start
+    if (this.#replicas.get(tracked.id) !== tracked || tracked.state.status !== 'pending') return;
+    if (isRetryable(error)) {
+      // Ambiguous (throttled, 5xx, timeout): the cloud may have launched it. Keep the
+      // intent; the next tick adopts the instance or relaunches with the same key.
+      this.#logger.warn({ err: error, replicaId: tracked.id }, 'launch failed; intent kept');
+      return;
+    }
+    const reason = failureReason(error);
+    const now = this.clock.now();
+    this.#observePolicy({
+      type: 'launch-failure',
+      at: now,
+      location: tracked.location,
+      capacityType: tracked.capacityType,
+      reason,
+    });
+    this.#emit('launch-fail', {
+      replicaId: tracked.id,
+      provider: tracked.provider.name,
+      location: tracked.location,
+      capacityType: tracked.capacityType,
+      reason,
+      error,
+    });
+    if (reason === 'capacity' && tracked.capacityType === 'spot') {
+      this.#markLocation(tracked.location, 'capacity');
+    }
+    this.#setState(tracked, { type: 'fail', reason: `launch rejected: ${reason}` });
+    this.#release(tracked);
+  }
+
+  async #terminate(tracked: Tracked): Promise<void> {
+    const instanceId = instanceIdOf(tracked.state);
+    if (instanceId === undefined) {
+      // Nothing was launched (or it is unknown): the listing decides.
+      return;
+    }
+    const provider = tracked.provider;
+    tracked.terminateCall = true;
+    try {
+      await this.#queue(provider, () =>
+        this.#call(provider, 'terminate', (signal) =>
+          provider.terminate(
+            {
+              instanceId,
+              tags: { ...this.#serviceTags, [OwnershipTag.Replica]: tracked.id },
+            },
+            { abortSignal: signal },
+          ),
+        ),
+      );
+    } catch (error) {
+      tracked.terminateCall = false;
+      this.#logger.warn(
+        { err: error, replicaId: tracked.id },
+        'terminate failed; retried next tick',
+      );
+      return;
+    }
+    tracked.terminateCall = false;
+    if (this.#replicas.get(tracked.id) !== tracked) return;
+    if (tracked.state.status === 'terminating') this.#finishTerminate(tracked);
+    this.#release(tracked);
+  }
+
+  #queue<T>(provider: ProviderV1, task: () => Promise<T>): Promise<T> {
+    return this.#queues.get(provider.name)!.add(task, { signal: this.#abort.signal }) as Promise<T>;
+  }
+
+  /** One provider call with a per-attempt timeout and retries for retryable errors. */
+  #call<T>(
+    provider: ProviderV1,
+    method: string,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const stop = this.#abort.signal;
+    return pRetry(() => this.#attempt(provider, method, run), {
+      retries: this.#retries,
+      minTimeout: 0,
+      maxTimeout: 0,
+      randomize: false,
+      signal: stop,
+      shouldRetry: async ({ error, retriesConsumed }) => {
+        if (!isRetryable(error) || stop.aborted) return false;
+        // Backoff on the injected clock (p-retry's own timer would be wall-clock time).
+        const base = Math.min(this.#maxDelayMs, this.#minDelayMs * 2 ** retriesConsumed);
+        let delay = base / 2 + (this.#random.next() * base) / 2;
+        if (ThrottledError.isInstance(error) && error.retryAfterMs !== undefined) {
+          delay = Math.max(delay, error.retryAfterMs);
+        }
+        try {
+          await this.clock.sleep(delay, stop);
+        } catch {
+          return false;
+        }
+        return true;
+      },
+    });
+  }
+
+  #attempt<T>(
+    provider: ProviderV1,
+    method: string,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const stop = this.#abort.signal;
+    if (stop.aborted) return Promise.reject(new AbortedError('ReplicaManager stopped'));
+    return new Promise<T>((resolve, reject) => {
+      const controller = new AbortController();
+      let settled = false;
+      const finish = () => {
+        settled = true;
+        this.clock.clearTimeout(timer);
+        stop.removeEventListener('abort', onStop);
+      };
+      const onStop = () => {
+        if (settled) return;
+        finish();
+        controller.abort(stop.reason);
+        reject(new AbortedError(`${provider.name}.${method} aborted`, { cause: stop.reason }));
+      };
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        finish();
+        const error = new ProviderError(
+          `${provider.name}.${method} timed out after ${this.#callTimeoutMs} ms`,
+          { providerCode: 'timeout', retryable: true },
+        );
+        controller.abort(error);
+        reject(error);
+      }, this.#callTimeoutMs);
+      stop.addEventListener('abort', onStop, { once: true });
+      let promise: Promise<T>;
+      try {
+        promise = run(controller.signal);
+      } catch (error) {
+        finish();
+        reject(error instanceof Error ? error : new ProviderError(String(error)));
+        return;
+      }
+      promise.then(
+        (value) => {
+          if (settled) return;
+          finish();
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          finish();
+          reject(
+            error instanceof Error
+              ? error
+              : new ProviderError(`${provider.name}.${method} failed: ${String(error)}`, {
+                  cause: error,
+                  retryable: true,
+                }),
+          );
+        },
+      );
+    });
+  }
+
+  #updateFallback(): void {
+    let onDemand = 0;
+    for (const tracked of this.#replicas.values()) {
+      if (tracked.capacityType === 'on-demand' && isAlive(tracked.state.status)) onDemand++;
+    }
+    const active = onDemand > this.#baseOnDemand;
+    if (active === this.#fallbackActive) return;
+    this.#fallbackActive = active;
+    this.#emit(active ? 'fallback-start' : 'fallback-end', {
+      onDemand,
+      base: this.#baseOnDemand,
+    });
+  }
+
+  /** Writes changed records, deletes released ones, and the policy state if it changed. */
+  async #persist(): Promise<void> {
+    const replicas: ReplicaRecord[] = [];
+    for (const tracked of this.#replicas.values()) {
+      if (!tracked.dirty) continue;
+      tracked.dirty = false;
+      replicas.push(toRecord(tracked));
+    }
+    let policyState: JsonValue | undefined;
+    let policyText: string | undefined;
+    try {
+      policyState = this.policy.snapshot();
+      policyText = JSON.stringify(policyState);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'policy.snapshot threw');
+    }
+    const policyChanged = policyText !== undefined && policyText !== this.#lastPolicyState;
+    const deleteReplicas = this.#pendingDeletes;
+    const deleteIntents = this.#pendingIntentDeletes;
+    if (
+      replicas.length === 0 &&
+      deleteReplicas.length === 0 &&
+      deleteIntents.length === 0 &&
+      !policyChanged
+    ) {
+      return;
+    }
+    this.#pendingDeletes = [];
+    this.#pendingIntentDeletes = [];
+    const write: StateWrite = {
+      replicas,
+      deleteReplicas,
+      deleteIntents,
+      policyState: policyChanged ? policyState : undefined,
+    };
+    try {
+      await this.store.write(this.service, write, { fence: this.#lease });
+    } catch (error) {
+      // Keep the changes for the next attempt.
+      for (const record of replicas) {
+        const tracked = this.#replicas.get(record.id);
+        if (tracked !== undefined) tracked.dirty = true;
+      }
+      this.#pendingDeletes.push(...deleteReplicas);
+      this.#pendingIntentDeletes.push(...deleteIntents);
+      if (LeaseLostError.isInstance(error)) this.#loseLease();
+      throw error;
+    }
+    if (policyChanged) this.#lastPolicyState = policyText;
+  }
+
+  /** Drain ready replicas, terminate everything, sweep tagged leftovers. */
+  async #terminateAll(signal: AbortSignal | undefined): Promise<void> {
+    const now = this.clock.now();
+    let drainUntil = now;
+    for (const tracked of this.#replicas.values()) {
+      const status = tracked.state.status;
+      if ((status === 'ready' || status === 'not-ready') && this.#drainMs > 0) {
+        const until = now + this.#drainMs;
+        this.#setState(tracked, { type: 'drain', until, reason: 'service stop' });
+        this.#emit('replica-drain', {
+          ...this.#replicaFields(tracked),
+          until,
+          reason: 'service stop',
+        });
+        drainUntil = until;
+      }
+    }
+    await this.#persist();
+    if (drainUntil > now) {
+      await this.clock.sleep(drainUntil - now, signal).catch(() => undefined);
+    }
+    const work: Promise<void>[] = [];
+    for (const tracked of this.#replicas.values()) {
+      const status = tracked.state.status;
+      if (status === 'pending' || isFinalStatus(status)) continue;
+      this.#setState(tracked, { type: 'terminate', reason: 'service stop' });
+    }
+    await this.#persist();
+    for (const tracked of [...this.#replicas.values()]) {
+      if (tracked.state.status === 'terminating' || !tracked.released) {
+        work.push(this.#terminate(tracked));
+      }
+    }
+    await Promise.all(work);
+    // Sweep: anything still alive with our tags (unresolved intents, late listings).
+    const listings = await this.#listAll();
+    for (const [name, instances] of listings) {
+      const provider = this.#providers.get(name)!;
+      for (const instance of instances ?? []) {
+        if (!ALIVE_INSTANCE.has(instance.state)) continue;
+        this.#sweep(provider, instance, instance.tags[OwnershipTag.Replica] ?? '', 'service stop');
+      }
+      if (instances !== undefined) {
+        for (const tracked of [...this.#replicas.values()]) {
+          if (tracked.provider.name !== name) continue;
+          if (tracked.state.status === 'pending') {
+            this.#setState(tracked, { type: 'terminate', reason: 'service stop' });
+          }
+          if (tracked.state.status === 'terminating') this.#finishTerminate(tracked);
+          this.#release(tracked);
+        }
+      }
+    }
+    await this.#persist();
+  }
+}
+
+function locationView(
+  location: Location,
+  spotPrice: number | undefined,
+  onDemandPrice: number | undefined,
+): LocationView {
+  return {
+    id: location.id,
+    cloud: location.cloud,
+    region: location.region,
+    zone: location.zone,
+    spotPrice,
+    onDemandPrice,
+  };
+}
+
+function replicaView(tracked: Tracked): ReplicaView {
+  const state = tracked.state;
+  return {
+    id: tracked.id,
+    location: tracked.location,
+    capacityType: tracked.capacityType,
+    status: state.status,
+    launchedAt: tracked.launchedAt,
+    readyAt: 'readyAt' in state ? state.readyAt : undefined,
+    interruptionNoticedAt: tracked.interruptionNoticedAt,
+  };
+}
+
+function toRecord(tracked: Tracked): ReplicaRecord {
+  return {
+    id: tracked.id,
+    provider: tracked.provider.name,
+    location: tracked.location,
+    instanceType: tracked.instanceType,
+    capacityType: tracked.capacityType,
+    idempotencyKey: tracked.idempotencyKey,
+    launchedAt: tracked.launchedAt,
+    state: tracked.state,
+    endpoint: tracked.endpoint,
+    interruptionNoticedAt: tracked.interruptionNoticedAt,
+    released: tracked.released,
+  };
+}
+
+function sanitizeId(value: string): string {
+  return value
+    .toLowerCase()
+    .replaceAll(/[^a-z0-9-]/g, '-')
+    .slice(0, 48);
+}
