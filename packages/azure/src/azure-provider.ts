@@ -13,6 +13,7 @@ import {
   NotOwnedError,
   OwnershipTag,
   throwIfAborted,
+  type SpotHedgeError,
   type CallContext,
   type CapacityType,
   type Instance,
@@ -30,7 +31,11 @@ import {
   type AzureProviderSettings,
   type ResolvedAzureSettings,
 } from './azure-provider-settings.js';
-import { isFailedOperationError, mapAzureError } from './map-azure-error.js';
+import {
+  isFailedOperationError,
+  mapAzureError,
+  type AzureErrorContext,
+} from './map-azure-error.js';
 import { OperationErrorRecorder } from './operation-error-policy.js';
 import { RetailPrices } from './retail-prices.js';
 import { vmNameForKey } from './vm-name.js';
@@ -208,7 +213,7 @@ class AzureVmProvider implements AzureProvider {
         const raced = await this.#getVm(name, errorContext, abortSignal);
         if (raced !== undefined) return this.#adopt(raced, request, abortSignal);
       }
-      const mapped = mapAzureError(error, {
+      const mapped = this.#mapError(error, {
         ...errorContext,
         operationError: this.#recorder.take(operationUrl),
       });
@@ -237,7 +242,7 @@ class AzureVmProvider implements AzureProvider {
         if (hasTags(vm.tags ?? {}, request.tags)) ours.push(vm);
       }
     } catch (error) {
-      throw mapAzureError(error, errorContext);
+      throw this.#mapError(error, errorContext);
     }
     const described = await mapLimit(ours, DESCRIBE_CONCURRENCY, (vm) =>
       this.#describe(vm, errorContext, context.abortSignal),
@@ -264,7 +269,7 @@ class AzureVmProvider implements AzureProvider {
       });
     } catch (error) {
       if (notFound(error)) return;
-      throw mapAzureError(error, errorContext);
+      throw this.#mapError(error, errorContext);
     }
     this.#forgetPrivateIps(vm);
   }
@@ -417,7 +422,7 @@ class AzureVmProvider implements AzureProvider {
       });
     } catch (error) {
       if (notFound(error)) return undefined;
-      throw mapAzureError(error, errorContext);
+      throw this.#mapError(error, errorContext);
     }
   }
 
@@ -440,7 +445,7 @@ class AzureVmProvider implements AzureProvider {
         statuses = view.statuses ?? [];
       } catch (error) {
         if (notFound(error)) return undefined;
-        throw mapAzureError(error, errorContext);
+        throw this.#mapError(error, errorContext);
       }
     }
     const capacityType = this.#capacityTypeOf(vm);
@@ -528,6 +533,13 @@ class AzureVmProvider implements AzureProvider {
     return instanceId;
   }
 
+  #mapError(error: unknown, context: AzureErrorContext): SpotHedgeError {
+    return mapAzureError(error, {
+      ...context,
+      responseError: this.#recorder.responseErrorOf(error),
+    });
+  }
+
   async #deleteQuietly(name: string): Promise<void> {
     try {
       // Start the delete; do not wait for it (the launch already failed).
@@ -590,7 +602,7 @@ class AzureVmProvider implements AzureProvider {
     } catch (error) {
       if (abortSignal?.aborted)
         throw new AbortedError('Azure request was aborted', { cause: error });
-      throw mapAzureError(error, errorContext);
+      throw this.#mapError(error, errorContext);
     }
     if (response.status === 404) return undefined;
     let body: unknown;
@@ -600,7 +612,7 @@ class AzureVmProvider implements AzureProvider {
       body = {};
     }
     if (response.status >= 400) {
-      throw mapAzureError(
+      throw this.#mapError(
         {
           name: 'RestError',
           message: `HTTP ${response.status}`,

@@ -31,6 +31,11 @@ export interface AzureErrorContext {
    * top-level code in its message).
    */
   readonly operationError?: ArmErrorDetail | undefined;
+  /**
+   * The `error` of the HTTP response behind `error`, when it was captured (the SDK drops
+   * the body of a failed first request of a long-running call).
+   */
+  readonly responseError?: ArmErrorDetail | undefined;
 }
 
 /** Codes that mean "no capacity for this request here now": never retried in place. */
@@ -163,8 +168,7 @@ export function mapAzureError(error: unknown, context: AzureErrorContext): SpotH
     return new AbortedError(`${prefix}: the operation was aborted`, { cause: error });
   }
 
-  let top = armErrorOf(restError);
-  if (top === undefined && context.operationError !== undefined) top = context.operationError;
+  let top = context.responseError ?? armErrorOf(restError) ?? context.operationError;
   if (top === undefined && isFailedOperationError(error)) {
     const match = FAILED_OPERATION_MESSAGE.exec((error as Error).message);
     if (match !== null) top = { code: match[1], message: match[2] };

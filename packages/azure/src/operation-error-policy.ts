@@ -14,14 +14,15 @@ function operationKey(url: string): string {
 }
 
 /**
- * Keeps the `error` of failed long-running operation status bodies, keyed by their
- * polling URL. Why: `@azure/core-lro` turns a failed operation into a plain `Error`
+ * Keeps the ARM `error` of failed responses (by request) and of failed long-running
+ * operation status bodies (by polling URL). Why: `@azure/core-lro` turns a failed operation into a plain `Error`
  * whose message holds only the top-level code, losing `error.details[]` — where Azure
  * often puts the code that matters (`ZonalAllocationFailed` under a generic parent).
  * The provider reads it back with the `Azure-AsyncOperation` URL of its own request.
  */
 export class OperationErrorRecorder {
   readonly #errors = new Map<string, ArmErrorDetail>();
+  readonly #responseErrors = new WeakMap<object, ArmErrorDetail>();
 
   /** The pipeline policy to add to the client's pipeline (once). */
   policy(): PipelinePolicy {
@@ -29,7 +30,15 @@ export class OperationErrorRecorder {
       name: operationErrorPolicyName,
       sendRequest: async (request, next) => {
         const response = await next(request);
-        if (request.method === 'GET' && response.bodyAsText) {
+        if (response.status >= 400 && response.bodyAsText) {
+          // Kept because errors of long-running calls carry only the top-level code.
+          try {
+            const body = JSON.parse(response.bodyAsText) as { error?: ArmErrorDetail };
+            if (body.error !== undefined) this.#responseErrors.set(request, body.error);
+          } catch {
+            // Not JSON: nothing to keep.
+          }
+        } else if (request.method === 'GET' && response.bodyAsText) {
           const text = response.bodyAsText;
           // Cheap pre-check: only operation status bodies of failed operations.
           if (/"status"\s*:\s*"(Failed|Canceled)"/i.test(text)) {
@@ -44,6 +53,17 @@ export class OperationErrorRecorder {
         return response;
       },
     };
+  }
+
+  /**
+   * The ARM `error` of the response that made the SDK throw `error`, found through the
+   * request the SDK attaches to its `RestError`.
+   */
+  responseErrorOf(error: unknown): ArmErrorDetail | undefined {
+    const request = (error as { request?: unknown } | undefined)?.request;
+    return typeof request === 'object' && request !== null
+      ? this.#responseErrors.get(request)
+      : undefined;
   }
 
   /** Removes and returns the failed body recorded for this operation URL, if any. */

@@ -37,6 +37,8 @@ export interface FakeArmFault {
   readonly operationError?: FakeArmError;
   /** How many calls this fault answers. @default 1 */
   readonly times?: number;
+  /** Matching calls to let through first (e.g. 1: fail the second list page). @default 0 */
+  readonly skip?: number;
 }
 
 export interface ArmFakeOptions {
@@ -121,7 +123,7 @@ export class ArmFake {
   readonly #server: Server;
   readonly #vms = new Map<string, FakeVm>();
   readonly #operations = new Map<string, FakeOperation>();
-  readonly #faults: (FakeArmFault & { remaining: number })[] = [];
+  readonly #faults: (FakeArmFault & { remaining: number; skipped: number })[] = [];
   readonly #capacity = new Map<string, number>();
   readonly #schedules = new Map<string, ScheduleEntry[]>();
   readonly #prices = new Map<string, FakeRetailPrice>();
@@ -187,7 +189,7 @@ export class ArmFake {
 
   /** Scripts a failure for the next matching call(s). */
   failNext(fault: FakeArmFault): void {
-    this.#faults.push({ ...fault, remaining: fault.times ?? 1 });
+    this.#faults.push({ ...fault, remaining: fault.times ?? 1, skipped: 0 });
   }
 
   /** Answers the next `times` calls of `operation` with 429 and `Retry-After`. */
@@ -414,6 +416,10 @@ export class ArmFake {
     );
     if (index === -1) return undefined;
     const fault = this.#faults[index]!;
+    if (fault.skipped < (fault.skip ?? 0)) {
+      fault.skipped += 1;
+      return undefined;
+    }
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.#faults.splice(index, 1);
     return fault;
