@@ -14,8 +14,6 @@ export interface FleetSummary {
   readonly spotLocations: readonly LocationView[];
   /** Locations where on-demand is offered (`onDemandPrice` set), in view order. */
   readonly onDemandLocations: readonly LocationView[];
-  /** Alive replicas (see `isAlive`), in view order. */
-  readonly alive: readonly ReplicaView[];
   readonly aliveSpot: readonly ReplicaView[];
   readonly aliveOnDemand: readonly ReplicaView[];
   readonly readySpot: number;
@@ -35,7 +33,6 @@ export function summarizeFleet(view: FleetView): FleetSummary {
     if (location.spotPrice !== undefined) spotLocations.push(location);
     if (location.onDemandPrice !== undefined) onDemandLocations.push(location);
   }
-  const alive: ReplicaView[] = [];
   const aliveSpot: ReplicaView[] = [];
   const aliveOnDemand: ReplicaView[] = [];
   const spotCountByLocation = new Map<string, number>();
@@ -43,7 +40,6 @@ export function summarizeFleet(view: FleetView): FleetSummary {
   let readyOnDemand = 0;
   for (const replica of view.replicas) {
     if (!isAlive(replica.status)) continue;
-    alive.push(replica);
     if (replica.capacityType === 'spot') {
       aliveSpot.push(replica);
       spotCountByLocation.set(
@@ -60,7 +56,6 @@ export function summarizeFleet(view: FleetView): FleetSummary {
     locationsById,
     spotLocations,
     onDemandLocations,
-    alive,
     aliveSpot,
     aliveOnDemand,
     readySpot,
@@ -107,7 +102,8 @@ export function isReady(replica: ReplicaView): boolean {
 /**
  * Picks `count` replicas to terminate: lowest `rank` first (callers rank not-ready and
  * badly placed replicas low), then the most recently launched, then the highest id, so
- * the choice is deterministic. O(n) for small counts; sorts only when many go at once.
+ * the choice does not depend on the order of `candidates`. O(n) plus a numeric sort of
+ * the one rank bucket that is taken in part.
  */
 export function chooseTerminations(
   candidates: readonly ReplicaView[],
@@ -116,32 +112,42 @@ export function chooseTerminations(
 ): ReplicaView[] {
   if (count <= 0 || candidates.length === 0) return [];
   if (count >= candidates.length) return [...candidates];
-  const ranks = candidates.map(rank);
-  const before = (a: number, b: number): boolean => {
-    const first = candidates[a]!;
-    const second = candidates[b]!;
-    if (ranks[a] !== ranks[b]) return ranks[a]! < ranks[b]!;
-    if (first.launchedAt !== second.launchedAt) return first.launchedAt > second.launchedAt;
-    return first.id > second.id;
-  };
-  if (count <= 8) {
-    // A few linear passes beat a sort of the whole fleet for the usual one or two.
-    const taken = new Set<number>();
-    const chosen: ReplicaView[] = [];
-    for (let round = 0; round < count; round++) {
-      let best = -1;
-      for (let index = 0; index < candidates.length; index++) {
-        if (taken.has(index)) continue;
-        if (best === -1 || before(index, best)) best = index;
-      }
-      taken.add(best);
-      chosen.push(candidates[best]!);
-    }
-    return chosen;
+  const ranks = new Float64Array(candidates.length);
+  const bucketSizes = new Map<number, number>();
+  for (let index = 0; index < candidates.length; index++) {
+    const value = rank(candidates[index]!);
+    ranks[index] = value;
+    bucketSizes.set(value, (bucketSizes.get(value) ?? 0) + 1);
   }
-  const order = candidates.map((_, index) => index);
-  order.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-  return order.slice(0, count).map((index) => candidates[index]!);
+  // The rank whose bucket is taken in part; every lower rank goes entirely.
+  let cutoff = 0;
+  let below = 0;
+  for (const value of [...bucketSizes.keys()].sort((a, b) => a - b)) {
+    const size = bucketSizes.get(value)!;
+    cutoff = value;
+    if (below + size >= count) break;
+    below += size;
+  }
+  const chosen: ReplicaView[] = [];
+  const bucket: ReplicaView[] = [];
+  for (let index = 0; index < candidates.length; index++) {
+    if (ranks[index]! < cutoff) chosen.push(candidates[index]!);
+    else if (ranks[index] === cutoff) bucket.push(candidates[index]!);
+  }
+  const need = count - chosen.length;
+  // The `need` newest of the bucket: find the launch-time threshold with a typed sort.
+  const times = new Float64Array(bucket.length);
+  for (let index = 0; index < bucket.length; index++) times[index] = bucket[index]!.launchedAt;
+  times.sort();
+  const threshold = times[times.length - need]!;
+  const ties: ReplicaView[] = [];
+  for (const replica of bucket) {
+    if (replica.launchedAt > threshold) chosen.push(replica);
+    else if (replica.launchedAt === threshold) ties.push(replica);
+  }
+  ties.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  for (let index = 0; chosen.length < count; index++) chosen.push(ties[index]!);
+  return chosen;
 }
 
 /**

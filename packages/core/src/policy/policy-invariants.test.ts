@@ -75,14 +75,12 @@ const viewArbitrary: fc.Arbitrary<FleetView> = fc
   }));
 
 const eventArbitrary: fc.Arbitrary<PolicyEvent> = fc.oneof(
-  fc
-    .integer({ min: 0, max: 11 })
-    .map((zone): PolicyEvent => ({
-      type: 'preemption',
-      at: 0,
-      replicaId: 'x',
-      location: `fake/region-1/zone-${zone}`,
-    })),
+  fc.integer({ min: 0, max: 11 }).map((zone): PolicyEvent => ({
+    type: 'preemption',
+    at: 0,
+    replicaId: 'x',
+    location: `fake/region-1/zone-${zone}`,
+  })),
   fc
     .record({
       zone: fc.integer({ min: 0, max: 11 }),

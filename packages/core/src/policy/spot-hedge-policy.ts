@@ -272,7 +272,9 @@ export class SpotHedgePolicy implements Policy {
     // 3. Above the hard cap (e.g. max lowered): drop more, least useful first.
     let alive = aliveSpot + aliveOnDemand;
     if (alive > maxReplicas) {
-      const remaining = summary.alive.filter((replica) => !terminated.has(replica.id));
+      const remaining = [...summary.aliveSpot, ...summary.aliveOnDemand].filter(
+        (replica) => !terminated.has(replica.id),
+      );
       for (const replica of chooseTerminations(remaining, alive - maxReplicas, (candidate) =>
         capRank(candidate, badLocation(candidate)),
       )) {

@@ -1,0 +1,384 @@
+/**
+ * Adaptive SpotHedge: the SpotHedge idea (spread spot over failure domains, keep extra
+ * spot, fall back to on-demand) with three changes that the simulator shows winning on
+ * both cost and availability over the paper's policy (docs/evaluation.md):
+ *
+ * 1. **Spread by decayed risk, not a binary set.** Each location carries a preemption
+ *    score that decays with a half-life; a capacity failure puts a location on a short
+ *    cooldown. A new spot replica goes to the usable location with the fewest of our spot
+ *    replicas, then the fewest in its region, then the lowest score, then the lowest price —
+ *    so one zone (or region) going dark takes as few replicas as possible.
+ * 2. **The extra spot replica is a hedge.** On-demand covers the ready spot deficit below
+ *    the target; the missing *extra* replicas trigger on-demand only while the fleet is at
+ *    risk (recent preemptions), when a second loss is likely.
+ * 3. **Rebalance.** When replicas crowd into few locations (after failures) and a better
+ *    spread is possible, one more spot replica is launched in an empty usable location;
+ *    the crowded location's surplus is released once it is ready.
+ */
+import { SeededRandom } from '../random.js';
+import {
+  cheapestLocation,
+  chooseTerminations,
+  isReady,
+  priceOf,
+  summarizeFleet,
+} from './fleet-summary.js';
+import {
+  nameOption,
+  nonNegativeIntegerOption,
+  numberInRangeOption,
+  snapshotRecord,
+} from './policy-options.js';
+import type {
+  FleetView,
+  JsonValue,
+  LocationView,
+  Plan,
+  PlanAction,
+  Policy,
+  PolicyEvent,
+  ReplicaView,
+} from './types.js';
+import { InvalidArgumentError, describeValue } from '../errors.js';
+
+/** Options of {@link AdaptiveSpotHedgePolicy}. */
+export interface AdaptiveSpotHedgePolicyOptions {
+  /** @default 'spothedge' */
+  readonly name?: string | undefined;
+  /**
+   * N_extra: spot replicas kept beyond the target.
+   * @default 1
+   */
+  readonly overprovision?: number | undefined;
+  /**
+   * On-demand replicas always kept (never more than the target).
+   * @default 0
+   */
+  readonly baseOnDemand?: number | undefined;
+  /**
+   * Half-life of a location's preemption score.
+   * @default 3_600_000 (1 hour)
+   */
+  readonly riskHalfLifeMs?: number | undefined;
+  /**
+   * Fleet risk (sum of decayed preemption scores) above which missing extra spot replicas
+   * are covered by on-demand, as in the paper.
+   * @default 0.5
+   */
+  readonly hedgeRiskThreshold?: number | undefined;
+  /**
+   * How long a location is skipped after a spot launch there failed for capacity.
+   * @default 300_000 (5 minutes)
+   */
+  readonly failureCooldownMs?: number | undefined;
+  /**
+   * Launch one more spot replica to move out of a crowded location when a usable location
+   * holds none.
+   * @default true
+   */
+  readonly rebalance?: boolean | undefined;
+  /** Seed (ties are broken at random among equally good locations). @default 0 */
+  readonly seed?: number | undefined;
+}
+
+const SNAPSHOT_KIND = 'adaptive-spothedge';
+
+interface Score {
+  value: number;
+  at: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const policy = new AdaptiveSpotHedgePolicy({ overprovision: 1 });
+ * const plan = policy.plan(view);
+ * ```
+ */
+export class AdaptiveSpotHedgePolicy implements Policy {
+  readonly name: string;
+  readonly overprovision: number;
+  readonly baseOnDemand: number;
+  readonly riskHalfLifeMs: number;
+  readonly hedgeRiskThreshold: number;
+  readonly failureCooldownMs: number;
+  readonly rebalance: boolean;
+  readonly #random: SeededRandom;
+  readonly #scores = new Map<string, Score>();
+  readonly #failedAt = new Map<string, number>();
+  readonly #onDemandFailed = new Set<string>();
+
+  constructor(options: AdaptiveSpotHedgePolicyOptions = {}) {
+    this.name = nameOption('options.name', options.name, 'spothedge');
+    this.overprovision = nonNegativeIntegerOption('options.overprovision', options.overprovision, 1);
+    this.baseOnDemand = nonNegativeIntegerOption('options.baseOnDemand', options.baseOnDemand, 0);
+    this.riskHalfLifeMs = numberInRangeOption(
+      'options.riskHalfLifeMs',
+      options.riskHalfLifeMs,
+      { min: 1, max: Number.MAX_SAFE_INTEGER },
+      3_600_000,
+    );
+    this.hedgeRiskThreshold = numberInRangeOption(
+      'options.hedgeRiskThreshold',
+      options.hedgeRiskThreshold,
+      { min: 0, max: Number.MAX_SAFE_INTEGER },
+      0.5,
+    );
+    this.failureCooldownMs = numberInRangeOption(
+      'options.failureCooldownMs',
+      options.failureCooldownMs,
+      { min: 0, max: Number.MAX_SAFE_INTEGER },
+      300_000,
+    );
+    if (options.rebalance !== undefined && typeof options.rebalance !== 'boolean') {
+      throw new InvalidArgumentError(
+        `Expected \`options.rebalance\` to be a boolean, got ${describeValue(options.rebalance)}`,
+        { argument: 'options.rebalance', value: options.rebalance },
+      );
+    }
+    this.rebalance = options.rebalance ?? true;
+    this.#random = new SeededRandom(nonNegativeIntegerOption('options.seed', options.seed, 0));
+  }
+
+  /** A location's decayed preemption score at `now`. */
+  risk(location: string, now: number): number {
+    const score = this.#scores.get(location);
+    if (score === undefined) return 0;
+    return score.value * 0.5 ** (Math.max(0, now - score.at) / this.riskHalfLifeMs);
+  }
+
+  observe(event: PolicyEvent): void {
+    switch (event.type) {
+      case 'preemption':
+      case 'interruption-notice': {
+        const value = this.risk(event.location, event.at) + 1;
+        this.#scores.set(event.location, { value, at: event.at });
+        return;
+      }
+      case 'launch-failure':
+        if (event.reason === 'other') return;
+        if (event.capacityType === 'spot') this.#failedAt.set(event.location, event.at);
+        else this.#onDemandFailed.add(event.location);
+        return;
+      case 'launch-success':
+        if (event.capacityType === 'spot') this.#failedAt.delete(event.location);
+        else this.#onDemandFailed.delete(event.location);
+        return;
+      case 'replica-ready':
+        return;
+    }
+  }
+
+  plan(view: FleetView): Plan {
+    const now = view.now;
+    const summary = summarizeFleet(view);
+    const target = Math.max(0, Math.ceil(view.target));
+    const maxReplicas = Math.max(0, Math.floor(view.maxReplicas));
+    const base = Math.min(this.baseOnDemand, target);
+    const spotTarget = target > 0 ? target - base + this.overprovision : 0;
+    let fleetRisk = 0;
+    for (const location of summary.spotLocations) fleetRisk += this.risk(location.id, now);
+    const atRisk = fleetRisk > this.hedgeRiskThreshold;
+    const spotNeeded = atRisk ? spotTarget : target - base;
+    const onDemandTarget = Math.min(target, base + Math.max(0, spotNeeded - summary.readySpot));
+
+    const usable = summary.spotLocations.filter(
+      (location) => now - (this.#failedAt.get(location.id) ?? Number.NEGATIVE_INFINITY) >= this.failureCooldownMs,
+    );
+    const counts = new Map(summary.spotCountByLocation);
+    const regionOf = (id: string) => summary.locationsById.get(id)?.region ?? id;
+    const regionCounts = new Map<string, number>();
+    for (const replica of summary.aliveSpot) {
+      const region = regionOf(replica.location);
+      regionCounts.set(region, (regionCounts.get(region) ?? 0) + 1);
+    }
+
+    const actions: PlanAction[] = [];
+    const terminated = new Set<string>();
+    const terminate = (replica: ReplicaView, reason: string): void => {
+      terminated.add(replica.id);
+      actions.push({ type: 'terminate', replicaId: replica.id, reason });
+      if (replica.capacityType === 'spot') {
+        counts.set(replica.location, (counts.get(replica.location) ?? 1) - 1);
+        const region = regionOf(replica.location);
+        regionCounts.set(region, (regionCounts.get(region) ?? 1) - 1);
+      }
+    };
+
+    // Rebalancing target: one more spot replica when a usable location is empty while
+    // another holds two or more, and every spot replica is ready (so we are not racing
+    // a recovery).
+    const crowded = summary.aliveSpot.length >= spotTarget && [...counts.values()].some((count) => count >= 2);
+    const emptyUsable = usable.some((location) => (counts.get(location.id) ?? 0) === 0);
+    const rebalancing =
+      this.rebalance && crowded && emptyUsable && summary.readySpot >= spotTarget && spotTarget > 0;
+    const spotWanted = spotTarget + (rebalancing ? 1 : 0);
+
+    // 1. Too many spot replicas: not ready first, then the most crowded, riskiest location.
+    let aliveSpot = summary.aliveSpot.length;
+    if (aliveSpot > spotWanted) {
+      const excess = aliveSpot - spotWanted;
+      for (const replica of chooseTerminations(summary.aliveSpot, excess, (candidate) =>
+        (isReady(candidate) ? 1_000 : 0) -
+        (counts.get(candidate.location) ?? 0) * 10 -
+        Math.min(9, this.risk(candidate.location, now)),
+      )) {
+        terminate(replica, `spot scale-down: ${aliveSpot} alive > ${spotWanted} wanted`);
+      }
+      aliveSpot -= excess;
+    }
+
+    // 2. Too many on-demand replicas (only once enough spot is ready).
+    let aliveOnDemand = summary.aliveOnDemand.length;
+    if (aliveOnDemand > onDemandTarget) {
+      const excess = aliveOnDemand - onDemandTarget;
+      for (const replica of chooseTerminations(summary.aliveOnDemand, excess, (candidate) =>
+        isReady(candidate) ? 1 : 0,
+      )) {
+        terminate(
+          replica,
+          `on-demand release: ${summary.readySpot} spot ready, on-demand needed ${onDemandTarget}`,
+        );
+      }
+      aliveOnDemand -= excess;
+    }
+
+    // 3. Hard cap.
+    let alive = aliveSpot + aliveOnDemand;
+    if (alive > maxReplicas) {
+      const remaining = [...summary.aliveSpot, ...summary.aliveOnDemand].filter(
+        (replica) => !terminated.has(replica.id),
+      );
+      for (const replica of chooseTerminations(remaining, alive - maxReplicas, (candidate) =>
+        (isReady(candidate) ? 2 : 0) + (candidate.capacityType === 'on-demand' ? 1 : 0),
+      )) {
+        terminate(replica, `over maxReplicas: ${alive} alive > ${maxReplicas}`);
+        if (replica.capacityType === 'spot') aliveSpot--;
+        else aliveOnDemand--;
+      }
+      alive = aliveSpot + aliveOnDemand;
+    }
+
+    // 4. Launches: base on-demand, spot, fallback on-demand.
+    let budget = maxReplicas - alive;
+    const onDemandLocation = cheapestLocation(summary.onDemandLocations, 'on-demand', this.#onDemandFailed);
+    const onDemandDeficit = Math.max(0, onDemandTarget - aliveOnDemand);
+    const spotDeficit = Math.max(0, spotWanted - aliveSpot);
+    if (spotDeficit > 0 && budget > 0 && summary.spotLocations.length > 0) {
+      const candidates = usable.length > 0 ? usable : summary.spotLocations;
+      for (let index = 0; index < Math.min(budget, spotDeficit); index++) {
+        const location = this.#pick(candidates, counts, regionCounts, regionOf, now);
+        counts.set(location.id, (counts.get(location.id) ?? 0) + 1);
+        const region = regionOf(location.id);
+        regionCounts.set(region, (regionCounts.get(region) ?? 0) + 1);
+        actions.push({
+          type: 'launch',
+          location: location.id,
+          capacityType: 'spot',
+          reason:
+            `spot ${aliveSpot + index + 1}/${spotWanted}` +
+            (rebalancing ? ' (rebalancing out of a crowded location)' : '') +
+            `: fewest replicas, then region, risk ${this.risk(location.id, now).toFixed(2)}, price`,
+        });
+      }
+      budget -= Math.min(budget, spotDeficit);
+    }
+    if (onDemandLocation !== undefined) {
+      const count = Math.min(budget, onDemandDeficit);
+      for (let index = 0; index < count; index++) {
+        actions.push({
+          type: 'launch',
+          location: onDemandLocation.id,
+          capacityType: 'on-demand',
+          reason:
+            `on-demand: ${summary.readySpot} spot ready of ${spotNeeded} needed` +
+            (atRisk ? ` (fleet at risk ${fleetRisk.toFixed(2)}: extra spot hedged)` : '') +
+            `, on-demand ${aliveOnDemand + index + 1}/${onDemandTarget}`,
+        });
+      }
+    }
+    return { actions };
+  }
+
+  #pick(
+    candidates: readonly LocationView[],
+    counts: ReadonlyMap<string, number>,
+    regionCounts: ReadonlyMap<string, number>,
+    regionOf: (id: string) => string,
+    now: number,
+  ): LocationView {
+    let best: LocationView[] = [];
+    let bestKey: number[] = [];
+    for (const location of candidates) {
+      const key = [
+        counts.get(location.id) ?? 0,
+        regionCounts.get(regionOf(location.id)) ?? 0,
+        Math.round(this.risk(location.id, now) * 100),
+        priceOf(location, 'spot'),
+      ];
+      const order = compare(key, bestKey);
+      if (best.length === 0 || order < 0) {
+        best = [location];
+        bestKey = key;
+      } else if (order === 0) best.push(location);
+    }
+    return best.length === 1 ? best[0]! : this.#random.pick(best);
+  }
+
+  snapshot(): JsonValue {
+    return {
+      kind: SNAPSHOT_KIND,
+      version: 1,
+      scores: Object.fromEntries(
+        [...this.#scores].map(([location, score]) => [location, [score.value, score.at]]),
+      ),
+      failedAt: Object.fromEntries(this.#failedAt),
+      onDemandFailed: [...this.#onDemandFailed].sort(),
+      random: this.#random.state,
+    };
+  }
+
+  restore(state: JsonValue): void {
+    const record = snapshotRecord(state, SNAPSHOT_KIND);
+    const scores = record['scores'];
+    const failedAt = record['failedAt'];
+    const onDemandFailed = record['onDemandFailed'];
+    const random = record['random'];
+    if (
+      typeof scores !== 'object' ||
+      scores === null ||
+      Array.isArray(scores) ||
+      typeof failedAt !== 'object' ||
+      failedAt === null ||
+      Array.isArray(failedAt) ||
+      !Array.isArray(onDemandFailed) ||
+      typeof random !== 'number'
+    ) {
+      throw new InvalidArgumentError(
+        `Expected \`state\` to be an adaptive-spothedge snapshot, got ${describeValue(state)}`,
+        { argument: 'state', value: state },
+      );
+    }
+    this.#scores.clear();
+    for (const [location, pair] of Object.entries(scores as Record<string, JsonValue>)) {
+      if (Array.isArray(pair) && typeof pair[0] === 'number' && typeof pair[1] === 'number') {
+        this.#scores.set(location, { value: pair[0], at: pair[1] });
+      }
+    }
+    this.#failedAt.clear();
+    for (const [location, at] of Object.entries(failedAt as Record<string, JsonValue>)) {
+      if (typeof at === 'number') this.#failedAt.set(location, at);
+    }
+    this.#onDemandFailed.clear();
+    for (const location of onDemandFailed) if (typeof location === 'string') this.#onDemandFailed.add(location);
+    this.#random.state = random;
+  }
+}
+
+function compare(a: readonly number[], b: readonly number[]): number {
+  for (let index = 0; index < a.length; index++) {
+    const difference = a[index]! - (b[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
