@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
@@ -321,11 +323,14 @@ describe('FakeProvider: capacity', () => {
     await clock.advanceTo(200_000);
     const afterDip = await provider.list({ tags });
     expect(afterDip.find((instance) => instance.id === first.id)!.state).toBe('preempted');
+    // Preempted at the step times, though observed later.
+    expect(provider.instance(second.id)!.endedAt).toBe(60_000);
+    expect(provider.instance(first.id)!.endedAt).toBe(120_000);
     expect(provider.capacity(zoneA)).toBe(3);
     await provider.launch(request());
   });
 
-  it('samples a capacity function with the location and the clock time', async () => {
+  it('samples a capacity function with the location and the clock time, where it matters', async () => {
     const seen: [string, number][] = [];
     const { clock, provider } = setup({
       spotCapacity: (location, now) => {
@@ -340,7 +345,6 @@ describe('FakeProvider: capacity', () => {
       state: 'preempted',
     });
     expect(seen).toContainEqual([zoneA, 1_000]);
-    expect(seen).toContainEqual([zoneB, 1_000]);
   });
 });
 
@@ -542,6 +546,40 @@ describe('FakeProvider: storagePath', () => {
       foreign,
       fresh.id,
     ]);
+  });
+
+  it('survives SIGKILL: a restarted process sees the same cloud and the same keys', async () => {
+    const storagePath = join(directory, 'killed.json');
+    const script = join(directory, 'child.mts');
+    const source = new URL('./fake-provider.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      [
+        `import { FakeProvider } from ${JSON.stringify(source)};`,
+        'const provider = new FakeProvider({ storagePath: process.argv[2] });',
+        'for (const key of process.argv.slice(3)) {',
+        "  await provider.launch({ location: 'fake/us-east-1/us-east-1a', capacityType: 'spot',",
+        "    instanceType: 'fake.large', tags: { run: 'child' }, idempotencyKey: key });",
+        '}',
+        "process.kill(process.pid, 'SIGKILL');",
+      ].join('\n'),
+    );
+    const repositoryRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+    const runChild = (...keys: string[]) =>
+      new Promise<NodeJS.Signals | null>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', script, storagePath, ...keys],
+          { cwd: repositoryRoot, timeout: 30_000 },
+          (error) => resolve(error === null ? null : (error.signal ?? null)),
+        );
+      });
+    expect(await runChild('k1')).toBe('SIGKILL');
+    expect(await runChild('k1', 'k2')).toBe('SIGKILL');
+    const survivor = new FakeProvider({ storagePath });
+    const instances = await survivor.list({ tags: { run: 'child' } });
+    expect(instances.map((instance) => instance.id)).toEqual(['fake-000001', 'fake-000002']);
+    expect(survivor.instances().map((instance) => instance.idempotencyKey)).toEqual(['k1', 'k2']);
   });
 
   it('refuses a file that does not hold a fake cloud', () => {

@@ -358,6 +358,7 @@ export class FakeProvider implements ProviderV1 {
   readonly #calls: FakeProviderCall[] = [];
   readonly #pendingFaults: PendingFault[] = [];
   #state: FakeCloudState;
+  readonly #byId = new Map<string, StoredInstance>();
 
   constructor(options: FakeProviderOptions = {}) {
     this.name = options.name ?? 'fake';
@@ -436,6 +437,7 @@ export class FakeProvider implements ProviderV1 {
     this.#faultHook = options.faults;
     this.#storagePath = options.storagePath;
     this.#state = this.#load();
+    for (const record of this.#state.instances) this.#byId.set(record.id, record);
 
     if (options.interruptions !== false) {
       this.interruptions = (request, context) =>
@@ -833,6 +835,7 @@ export class FakeProvider implements ProviderV1 {
       ...fields,
     };
     this.#state.instances.push(record);
+    this.#byId.set(record.id, record);
     return record;
   }
 
@@ -854,22 +857,30 @@ export class FakeProvider implements ProviderV1 {
     const now = this.#clock.now();
     const since = this.#state.settledAt ?? Number.NEGATIVE_INFINITY;
     let changed = forceSave;
+    const liveSpot = new Map<string, StoredInstance[]>();
     for (const record of this.#state.instances) {
-      if (record.end === undefined && record.preemptAt !== undefined && record.preemptAt <= now) {
+      if (record.end !== undefined) continue;
+      if (record.preemptAt !== undefined && record.preemptAt <= now) {
         record.end = { state: 'preempted', at: record.preemptAt, reason: 'interruption' };
         changed = true;
+        continue;
       }
+      if (record.capacityType !== 'spot') continue;
+      const list = liveSpot.get(record.location);
+      if (list === undefined) liveSpot.set(record.location, [record]);
+      else list.push(record);
     }
-    for (const location of this.#locationIds) {
-      for (const capacity of this.#capacitiesSince(location, since, now)) {
-        const live = this.#state.instances
-          .filter(
-            (record) =>
-              isAlive(record) && record.location === location && record.capacityType === 'spot',
-          )
-          .sort((a, b) => b.launchedAt - a.launchedAt || b.seq - a.seq);
-        for (const record of live.slice(0, Math.max(0, live.length - capacity))) {
-          record.end = { state: 'preempted', at: now, reason: 'capacity-drop' };
+    for (const [location, live] of liveSpot) {
+      let sorted = false;
+      for (const { capacity, at } of this.#capacitiesSince(location, since, now)) {
+        if (live.length <= capacity) continue;
+        if (!sorted) {
+          // Oldest first, so the newest excess is at the end.
+          live.sort((a, b) => a.launchedAt - b.launchedAt || a.seq - b.seq);
+          sorted = true;
+        }
+        for (const record of live.splice(capacity)) {
+          record.end = { state: 'preempted', at, reason: 'capacity-drop' };
           changed = true;
         }
       }
@@ -898,12 +909,14 @@ export class FakeProvider implements ProviderV1 {
     return (option as Readonly<Record<string, CapacityScript>>)[location];
   }
 
+  /** Capacity now (whole instances; `Infinity` when unlimited). */
   #capacityAt(location: string, capacityType: CapacityType, time: number): number {
     const override = this.#state.capacityOverrides[location]?.[capacityType];
-    if (override !== undefined) return override ?? Number.POSITIVE_INFINITY;
+    if (override !== undefined)
+      return override === null ? Number.POSITIVE_INFINITY : Math.floor(override);
     const script = this.#scriptFor(location, capacityType);
     if (script === undefined) return Number.POSITIVE_INFINITY;
-    if (typeof script === 'number') return script;
+    if (typeof script === 'number') return Math.floor(script);
     if (typeof script === 'function') {
       const value = script(location, time);
       if (!isNonNegativeNumber(value)) {
@@ -912,27 +925,33 @@ export class FakeProvider implements ProviderV1 {
           { setting: capacityType === 'spot' ? 'spotCapacity' : 'onDemandCapacity', value },
         );
       }
-      return value;
+      return Math.floor(value);
     }
     let capacity = Number.POSITIVE_INFINITY;
     for (const step of script as readonly CapacityStep[]) {
       if (step.at > time) break;
       capacity = step.capacity;
     }
-    return capacity;
+    return Math.floor(capacity);
   }
 
-  /** Spot capacities to apply, in order, for the time span (since, now]. */
-  #capacitiesSince(location: string, since: number, now: number): number[] {
+  /** Spot capacities to apply, in order, for the time span (since, now], with their times. */
+  #capacitiesSince(
+    location: string,
+    since: number,
+    now: number,
+  ): { capacity: number; at: number }[] {
     const override = this.#state.capacityOverrides[location]?.spot;
     const script = this.#scriptFor(location, 'spot');
-    const capacities: number[] = [];
+    const capacities: { capacity: number; at: number }[] = [];
     if (override === undefined && Array.isArray(script)) {
       for (const step of script as readonly CapacityStep[]) {
-        if (step.at > since && step.at <= now) capacities.push(step.capacity);
+        if (step.at > since && step.at <= now) {
+          capacities.push({ capacity: Math.floor(step.capacity), at: step.at });
+        }
       }
     }
-    capacities.push(this.#capacityAt(location, 'spot', now));
+    capacities.push({ capacity: this.#capacityAt(location, 'spot', now), at: now });
     return capacities;
   }
 
@@ -958,7 +977,7 @@ export class FakeProvider implements ProviderV1 {
   }
 
   #find(instanceId: string): StoredInstance | undefined {
-    return this.#state.instances.find((record) => record.id === instanceId);
+    return this.#byId.get(instanceId);
   }
 
   #require(instanceId: string): StoredInstance {
