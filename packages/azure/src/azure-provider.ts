@@ -59,6 +59,8 @@ export interface AzureProvider extends ProviderV1 {
   readonly client: ComputeManagementClient;
   /** The VM name a launch with this idempotency key creates (or finds). */
   vmName(idempotencyKey: string): string;
+  /** Drops cached prices and addresses. The client holds no timers. */
+  close(): Promise<void>;
 }
 
 /**
