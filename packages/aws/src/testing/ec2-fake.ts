@@ -351,6 +351,11 @@ export class Ec2Fake {
     this.#injected.push({ error, remaining: error.count ?? 1 });
   }
 
+  /** Drops every injected error and throttling burst not yet used up. */
+  clearInjectedErrors(): void {
+    this.#injected.length = 0;
+  }
+
   /** Creates a running on-demand instance without spothedge tags; returns its id. */
   createForeignInstance(
     zone: string,
