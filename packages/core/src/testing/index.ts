@@ -8,3 +8,4 @@
 export { ManualClock } from '../clock.js';
 export * from './fake-provider.js';
 export * from './conformance.js';
+export * from './state-store-suite.js';
