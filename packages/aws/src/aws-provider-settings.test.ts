@@ -34,7 +34,7 @@ describe('resolveAwsProviderSettings', () => {
       spotPriceRefreshMs: 300_000,
       productDescription: 'Linux/UNIX',
       pageSize: 1000,
-      retry: { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 5_000 },
+      retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 },
     });
     expect(resolved.regions).toEqual([
       {

@@ -36,7 +36,7 @@ export interface AwsClientFactoryOptions {
 
 /** How the provider retries throttled and 5xx calls (never capacity errors). */
 export interface AwsRetrySettings {
-  /** Attempts per call, including the first. @default 4 */
+  /** Attempts per call, including the first. @default 3 */
   readonly maxAttempts?: number | undefined;
   /** First backoff delay; doubles each attempt, with full jitter. @default 250 */
   readonly baseDelayMs?: number | undefined;
@@ -405,7 +405,7 @@ export function resolveAwsProviderSettings(
   const retry = {
     maxAttempts:
       retrySettings.maxAttempts === undefined
-        ? 4
+        ? 3
         : checkPositiveInteger('retry.maxAttempts', retrySettings.maxAttempts, 1, 20),
     baseDelayMs:
       retrySettings.baseDelayMs === undefined
