@@ -1,4 +1,4 @@
-import { InstancesClient, ZoneOperationsClient } from '@google-cloud/compute';
+import type { InstancesClient, ZoneOperationsClient } from '@google-cloud/compute';
 import type { GcpAuthClient } from './static-auth-client.js';
 
 /** The Compute Engine clients the provider calls. */
@@ -33,10 +33,13 @@ export function endpointOptions(apiEndpoint: string | undefined): {
 
 /**
  * Creates the Compute Engine clients over the REST transport with an explicit auth
- * client. Creating clients costs about a second: share them between providers when you
+ * client (loading `@google-cloud/compute` on first use). Creating clients costs about a second: share them between providers when you
  * create many (tests), and close them with {@link closeGcpClients}.
  */
-export function createGcpClients(options: CreateGcpClientsOptions): GcpClients {
+export async function createGcpClients(options: CreateGcpClientsOptions): Promise<GcpClients> {
+  // Loaded on first use: the client library is large, and a provider that is only
+  // configured (or only prices offerings) never needs it.
+  const { InstancesClient, ZoneOperationsClient } = await import('@google-cloud/compute');
   const clientOptions = {
     ...endpointOptions(options.apiEndpoint),
     fallback: true,

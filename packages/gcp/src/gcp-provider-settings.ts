@@ -91,7 +91,7 @@ export interface GcpProviderSettings {
    * Clients from here are the caller's to close; `close()` closes only clients the
    * provider created itself.
    */
-  readonly createClients?: (() => GcpClients) | undefined;
+  readonly createClients?: (() => GcpClients | Promise<GcpClients>) | undefined;
   /** Port the replica serves on: `endpoint` is `http://<ip>:<replicaPort>`. */
   readonly replicaPort?: number | undefined;
   /** Which address `endpoint` uses. `external` needs `externalIp: true`. @default 'internal' */

@@ -107,6 +107,19 @@ function abortable<T>(
   });
 }
 
+/**
+ * Like `Promise.all`, but rejects only once every call has settled, so that no request is
+ * left in flight behind a rejected `list`.
+ */
+async function settleAll<T extends readonly unknown[]>(promises: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 interface CatalogCache {
   readonly fetchedAt: number;
   readonly prices: Map<string, RegionUnitPrices>;
@@ -124,7 +137,7 @@ export class GcpProvider implements ProviderV1 {
 
   readonly #settings: GcpProviderSettings;
   readonly #locations: readonly Location[];
-  #clients: GcpClients | undefined;
+  #clients: Promise<GcpClients> | undefined;
   #ownsClients = false;
   #closed = false;
   #catalog: CatalogCache | undefined;
@@ -146,21 +159,20 @@ export class GcpProvider implements ProviderV1 {
   }
 
   // Clients are created on first use (creating them costs about a second).
-  #getClients(): GcpClients {
+  async #getClients(): Promise<GcpClients> {
     if (this.#closed)
       throw new IllegalStateError('The GCP provider is closed', { state: 'closed' });
-    if (this.#clients === undefined) {
-      if (this.#settings.createClients !== undefined) {
-        this.#clients = this.#settings.createClients();
-      } else {
-        this.#clients = createGcpClients({
-          authClient: this.#settings.authClient!,
-          apiEndpoint: this.#settings.apiEndpoint,
-        });
-        this.#ownsClients = true;
-      }
-    }
+    this.#clients ??= this.#createClients();
     return this.#clients;
+  }
+
+  async #createClients(): Promise<GcpClients> {
+    if (this.#settings.createClients !== undefined) return this.#settings.createClients();
+    this.#ownsClients = true;
+    return createGcpClients({
+      authClient: this.#settings.authClient!,
+      apiEndpoint: this.#settings.apiEndpoint,
+    });
   }
 
   #zoneOf(location: string): string {
@@ -287,7 +299,7 @@ export class GcpProvider implements ProviderV1 {
       capacityType: request.capacityType,
       notFoundIsConfig: true,
     };
-    const clients = this.#getClients();
+    const clients = await this.#getClients();
     let operation: ComputeOperation | undefined;
     try {
       const [response] = await abortable(
@@ -428,7 +440,7 @@ export class GcpProvider implements ProviderV1 {
       }
       try {
         const [next] = await abortable(
-          this.#getClients().zoneOperations.wait(
+          (await this.#getClients()).zoneOperations.wait(
             { project: this.#settings.project, zone, operation: current.name ?? '' },
             { ...CALL_OPTIONS, timeout: 150_000 },
           ),
@@ -451,7 +463,7 @@ export class GcpProvider implements ProviderV1 {
   ): Promise<ComputeInstance | undefined> {
     try {
       const [instance] = await abortable(
-        this.#getClients().instances.get(
+        (await this.#getClients()).instances.get(
           { project: this.#settings.project, zone, instance: name },
           CALL_OPTIONS,
         ),
@@ -518,12 +530,12 @@ export class GcpProvider implements ProviderV1 {
   async list(request: ListRequest, context: CallContext = {}): Promise<readonly Instance[]> {
     throwIfAborted(context.abortSignal);
     const filter = labelFilter(toLabels(request.tags));
-    const perZone = await Promise.all(
+    const perZone = await settleAll(
       this.#settings.zones.map(async (zone) => {
-        const [instances, preempted] = await Promise.all([
+        const [instances, preempted] = await settleAll([
           this.#listInstances(zone, filter, context),
           this.#listPreemptedNames(zone, context),
-        ]);
+        ] as const);
         return { zone, instances, preempted };
       }),
     );
@@ -569,7 +581,7 @@ export class GcpProvider implements ProviderV1 {
     for (let page = 0; page < MAX_PAGES; page++) {
       try {
         const [pageItems, , raw] = await abortable(
-          this.#getClients().instances.list(
+          (await this.#getClients()).instances.list(
             { project: this.#settings.project, zone, filter, maxResults: PAGE_SIZE, pageToken },
             { ...CALL_OPTIONS, autoPaginate: false },
           ),
@@ -593,7 +605,7 @@ export class GcpProvider implements ProviderV1 {
     for (let page = 0; page < MAX_PAGES; page++) {
       try {
         const [operations, , raw] = await abortable(
-          this.#getClients().zoneOperations.list(
+          (await this.#getClients()).zoneOperations.list(
             {
               project: this.#settings.project,
               zone,
@@ -646,7 +658,7 @@ export class GcpProvider implements ProviderV1 {
     let operation: ComputeOperation;
     try {
       const [response] = await abortable(
-        this.#getClients().instances.delete(
+        (await this.#getClients()).instances.delete(
           { project: this.#settings.project, zone, instance: name },
           CALL_OPTIONS,
         ),
@@ -668,7 +680,10 @@ export class GcpProvider implements ProviderV1 {
     this.#closed = true;
     const clients = this.#clients;
     this.#clients = undefined;
-    if (clients !== undefined && this.#ownsClients) await closeGcpClients(clients);
+    if (clients === undefined || !this.#ownsClients) return;
+    // Clients that failed to load have nothing to close.
+    const created = await clients.catch(() => undefined);
+    if (created !== undefined) await closeGcpClients(created);
   }
 }
 

@@ -108,8 +108,9 @@ function fieldAt(resource: Record<string, unknown>, path: string): unknown {
 export class GceFake {
   readonly project: string;
   readonly #server: Server;
-  readonly #maxPageSize: number;
-  readonly #catalogPageSize: number;
+  #maxPageSize: number;
+  readonly #defaultPageSize: number;
+  #catalogPageSize: number;
   readonly #instances = new Map<string, FakeInstance>(); // key: zone/name
   readonly #operations = new Map<string, FakeOperation>(); // key: zone/name
   readonly #requestIds = new Map<string, FakeOperation>();
@@ -131,6 +132,7 @@ export class GceFake {
     this.#server = server;
     this.project = options.project ?? 'spothedge-test';
     this.#maxPageSize = options.maxPageSize ?? 500;
+    this.#defaultPageSize = this.#maxPageSize;
     this.#catalogPageSize = options.catalogPageSize ?? 1000;
   }
 
@@ -166,6 +168,7 @@ export class GceFake {
     this.#capacity.clear();
     this.#faults.clear();
     this.#calls.clear();
+    this.#maxPageSize = this.#defaultPageSize;
     this.#instanceQuota = Number.POSITIVE_INFINITY;
     this.authorizations.length = 0;
     this.listQueries.length = 0;
@@ -202,6 +205,21 @@ export class GceFake {
   /** SKUs the catalog serves. */
   setSkus(skus: readonly BillingSku[]): void {
     this.#skus = [...skus];
+  }
+
+  /** Largest page the fake returns for instance and operation lists. */
+  setMaxPageSize(size: number): void {
+    this.#maxPageSize = size;
+  }
+
+  /** SKUs per catalog page. */
+  setCatalogPageSize(size: number): void {
+    this.#catalogPageSize = size;
+  }
+
+  /** Forgets `requestId`s, as Compute Engine does after a while. */
+  forgetRequestIds(): void {
+    this.#requestIds.clear();
   }
 
   /** How many times `method` was called since the last reset. */
