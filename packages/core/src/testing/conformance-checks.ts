@@ -15,7 +15,10 @@ import {
 } from '../provider.js';
 import type { ConformanceHarness, ProviderConformanceOptions } from './conformance.js';
 
-/** Ids of the conformance checks, stable across versions. */
+/**
+ * Ids of the conformance checks, stable across versions.
+ * @example await runProviderConformanceCheck('terminate-foreign', options)
+ */
 export type ConformanceCheckId =
   | 'locations'
   | 'offerings'
@@ -32,7 +35,10 @@ export type ConformanceCheckId =
   | 'interruption-notice'
   | 'launch-aborted';
 
-/** One conformance check. */
+/**
+ * One conformance check, as listed in {@link providerConformanceChecks}.
+ * @example { id: 'interruption-notice', title: 'an interruption notice is reported by interruptions()', capability: 'interruptions' }
+ */
 export interface ConformanceCheck {
   readonly id: ConformanceCheckId;
   /** Test title: the rule, in words. */
@@ -410,7 +416,10 @@ async function checkLaunch(context: CheckContext, capacityType: CapacityType): P
   }
 }
 
-/** Every conformance check, in the order the suite runs them. */
+/**
+ * Every conformance check, in the order the suite runs them.
+ * @example providerConformanceChecks.filter((check) => check.capability === undefined)
+ */
 export const providerConformanceChecks: readonly ConformanceCheck[] = Object.values(checks).map(
   ({ id, title, capability }) =>
     capability === undefined ? { id, title } : { id, title, capability },

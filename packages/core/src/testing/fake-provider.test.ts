@@ -481,6 +481,12 @@ describe('FakeProvider: faults and call recording', () => {
       (error: unknown) => ProviderError.isInstance(error),
     );
     expect(provider.instance(adopted!.id)!.state).toBe('terminated');
+
+    provider.failNext('list', { afterEffect: true });
+    await expect(provider.list({ tags })).rejects.toSatisfy((error: unknown) =>
+      ProviderError.isInstance(error),
+    );
+    expect(await provider.list({ tags })).toHaveLength(1);
   });
 
   it('injects faults at a seeded rate through the faults hook', async () => {

@@ -33,7 +33,10 @@ import {
   type TerminateRequest,
 } from '../provider.js';
 
-/** One step of a capacity schedule: from clock time `at` on, the capacity is `capacity`. */
+/**
+ * One step of a capacity schedule: from clock time `at` on, the capacity is `capacity`.
+ * @example { at: 600_000, capacity: 0 } // no spot capacity from minute 10 on
+ */
 export interface CapacityStep {
   /** Clock time (ms, as read from the provider's clock) at which this step starts. */
   readonly at: number;
@@ -51,10 +54,16 @@ export interface CapacityStep {
 export type CapacityScript =
   number | ((location: string, now: number) => number) | readonly CapacityStep[];
 
-/** A {@link CapacityScript} for every location, or one per location id (absent: unlimited). */
+/**
+ * A {@link CapacityScript} for every location, or one per location id (absent: unlimited).
+ * @example { 'fake/us-east-1/us-east-1a': 2, 'fake/us-east-1/us-east-1b': (location, now) => (now < 60_000 ? 0 : 4) }
+ */
 export type CapacityOption = CapacityScript | Readonly<Record<string, CapacityScript>>;
 
-/** Hourly prices of one location. */
+/**
+ * Hourly prices (USD per instance-hour) of one location.
+ * @example { spot: 0.8, onDemand: 3 }
+ */
 export interface FakeLocationPrice {
   /** @default the provider's `spotPrice` */
   readonly spot?: number;
@@ -62,7 +71,7 @@ export interface FakeLocationPrice {
   readonly onDemand?: number;
 }
 
-/** The provider methods the fake records and can fail. */
+/** The provider methods the fake records and can fail (`locations()` is neither). */
 export type FakeProviderMethod = 'offerings' | 'launch' | 'list' | 'terminate' | 'interruptions';
 
 /** How a recorded call ended (`pending` while it runs, e.g. during launch latency). */
@@ -78,7 +87,14 @@ interface FakeCallBase {
   outcome: FakeCallOutcome;
 }
 
-/** One recorded call, discriminated on `method` so `request` is typed. */
+/**
+ * One recorded call, discriminated on `method` so `request` is typed.
+ * @example
+ * ```ts
+ * const launched = provider.calls.filter((call) => call.method === 'launch');
+ * expect(launched.map((call) => call.request.capacityType)).toEqual(['spot', 'on-demand']);
+ * ```
+ */
 export type FakeProviderCall =
   | (FakeCallBase & { readonly method: 'offerings'; readonly request: undefined })
   | (FakeCallBase & { readonly method: 'launch'; readonly request: LaunchRequest })
@@ -86,7 +102,10 @@ export type FakeProviderCall =
   | (FakeCallBase & { readonly method: 'terminate'; readonly request: TerminateRequest })
   | (FakeCallBase & { readonly method: 'interruptions'; readonly request: ListRequest });
 
-/** Options of {@link FakeProvider.failNext}. */
+/**
+ * Options of {@link FakeProvider.failNext}.
+ * @example { times: 2, error: new ThrottledError('Rate exceeded', { retryAfterMs: 1_000 }) }
+ */
 export interface FailNextOptions {
   /**
    * The error to throw, or a factory called per failing call.
@@ -106,7 +125,10 @@ export interface FailNextOptions {
   readonly afterEffect?: boolean;
 }
 
-/** Options of {@link FakeProvider}. Everything is optional. */
+/**
+ * Options of {@link FakeProvider}. Everything is optional.
+ * @example { clock: new ManualClock(), locations: 4, bootMs: 60_000, spotCapacity: 2 }
+ */
 export interface FakeProviderOptions {
   /**
    * Provider name, also the cloud part of generated location ids.
@@ -207,7 +229,10 @@ export interface FakeProviderOptions {
   readonly storagePath?: string;
 }
 
-/** An instance as {@link FakeProvider.instances} reports it: the provider view plus test facts. */
+/**
+ * An instance as {@link FakeProvider.instances} reports it: the provider view plus test facts.
+ * @example expect(provider.instance(id)).toMatchObject({ state: 'preempted', stateReason: 'capacity-drop' })
+ */
 export interface FakeInstance extends Instance {
   readonly idempotencyKey: string | undefined;
   readonly startupScript: string | undefined;
@@ -217,7 +242,10 @@ export interface FakeInstance extends Instance {
   readonly endedAt: number | undefined;
 }
 
-/** Options of {@link FakeProvider.createForeignInstance}. */
+/**
+ * Options of {@link FakeProvider.createForeignInstance}.
+ * @example { capacityType: 'spot', tags: { team: 'data' } }
+ */
 export interface ForeignInstanceOptions {
   /** @default 'on-demand' (so it never takes spot capacity) */
   readonly capacityType?: CapacityType;
@@ -736,10 +764,16 @@ export class FakeProvider implements ProviderV1 {
       const before = this.#takeFault(call, false) ?? this.#faultHook?.(call);
       if (before !== undefined) throw before;
       this.#settle();
-      const value = await body(() => {
+      let effectDone = false;
+      const failAfterEffect = () => {
+        if (effectDone) return;
+        effectDone = true;
         const after = this.#takeFault(call, true);
         if (after !== undefined) throw after;
-      });
+      };
+      const value = await body(failAfterEffect);
+      // Methods without an effect of their own (reads, no-op terminates) fail here.
+      failAfterEffect();
       call.outcome = { status: 'resolved', value };
       return value;
     } catch (error) {
