@@ -164,7 +164,8 @@ export async function startReplicaProcess(name: string): Promise<ReplicaProcess>
   const script = fileURLToPath(new URL('./fixtures/replica-process.mjs', import.meta.url));
   const child = spawn(process.execPath, [script, name], { stdio: ['ignore', 'pipe', 'inherit'] });
   const received = new Set<string>();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close' comes after stdout is drained, so `received` is complete by then.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {

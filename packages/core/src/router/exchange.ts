@@ -115,7 +115,7 @@ export class Exchange {
 
   #dispatch(): void {
     const settings = this.#settings;
-    const entry = settings.pools.pick(settings.balancer, this.#failed);
+    const entry = settings.pools.pick(settings.balancer, this.#failed, settings.clock.now());
     if (entry === undefined) {
       const retryAfterMs = settings.retryAfterMs();
       this.#fail(
@@ -168,6 +168,7 @@ export class Exchange {
     statusMessage: string,
   ): void {
     this.#responded = true;
+    if (attempt.entry.connectFailures > 0) this.#settings.pools.healthy(attempt.entry);
     this.#sink.onResponse(status, headers, statusMessage, attempt.entry);
   }
 
@@ -220,6 +221,9 @@ export class Exchange {
     const safe =
       (!attempt.sent || request.idempotent) &&
       (request.body === undefined || request.body.replayable);
+    if (!attempt.sent && code !== 'UND_ERR_CLOSED' && code !== 'UND_ERR_DESTROYED') {
+      this.#settings.pools.quarantine(entry, this.#settings.clock.now());
+    }
     const typed = typedUpstreamError(error, replicaId, attempt.sent, safe);
     this.#lastError = typed;
     if (!safe || this.#attempts >= this.#settings.maxAttempts) {

@@ -25,6 +25,9 @@ export interface ReplicaEntry {
   inFlight: number;
   /** Set once the replica left the ready set; it gets no new requests. */
   removed: boolean;
+  /** Epoch ms until which the replica gets no new request (0: not quarantined). */
+  quarantinedUntil: number;
+  connectFailures: number;
 }
 
 export interface ReplicaPoolsOptions {
@@ -40,6 +43,8 @@ export class ReplicaPools {
   // Removed replicas whose requests are still running, for `inFlightOf` and `destroy`.
   readonly #draining = new Set<ReplicaEntry>();
   #replicas: readonly RoutableReplica[] = Object.freeze([]);
+  // Registered entries with `quarantinedUntil > 0`: skip the filter when there are none.
+  #quarantined = 0;
 
   constructor(options: ReplicaPoolsOptions) {
     this.#options = options;
@@ -86,17 +91,26 @@ export class ReplicaPools {
 
   /**
    * Asks the balancer for a replica among the registered ones, leaving out `excluded`
-   * (replicas that already failed this request) unless nothing else is left.
+   * (replicas that already failed this request) and quarantined ones (connections
+   * refused lately), unless nothing else is left.
    */
   pick(
     balancer: LoadBalancer,
     excluded: ReadonlySet<ReplicaEntry> | undefined,
+    now: number,
   ): ReplicaEntry | undefined {
     let entries = this.#entries;
     if (entries.length === 0) return undefined;
-    if (excluded !== undefined && excluded.size > 0) {
-      const remaining = entries.filter((entry) => !excluded.has(entry));
-      if (remaining.length > 0) entries = remaining;
+    if ((excluded !== undefined && excluded.size > 0) || this.#quarantined > 0) {
+      const remaining = entries.filter(
+        (entry) => !excluded?.has(entry) && !(entry.quarantinedUntil > now),
+      );
+      if (remaining.length > 0) {
+        entries = remaining;
+      } else if (excluded !== undefined && excluded.size > 0) {
+        const untried = entries.filter((entry) => !excluded.has(entry));
+        if (untried.length > 0) entries = untried;
+      }
     }
     const candidates: BalancerCandidate[] = new Array<BalancerCandidate>(entries.length);
     for (let index = 0; index < entries.length; index++) {
@@ -109,6 +123,27 @@ export class ReplicaPools {
     for (const entry of entries) if (entry.replica === chosen) return entry;
     const byId = this.#byId.get(chosen.id);
     return byId !== undefined && entries.includes(byId) ? byId : undefined;
+  }
+
+  /**
+   * Passive health: a replica that refused a connection (or timed out connecting) gets
+   * no requests for a while — 1 s, doubling per consecutive failure, at most 30 s — unless
+   * no other replica is left. Without it, least-load would send every request first to a
+   * dead replica (it has nothing in flight) until the engine notices.
+   */
+  quarantine(entry: ReplicaEntry, now: number): void {
+    if (!(entry.quarantinedUntil > 0)) this.#quarantined++;
+    entry.connectFailures++;
+    entry.quarantinedUntil = now + Math.min(30_000, 1_000 * 2 ** (entry.connectFailures - 1));
+  }
+
+  /** A response arrived from `entry`: it is healthy again. */
+  healthy(entry: ReplicaEntry): void {
+    if (entry.quarantinedUntil > 0) {
+      this.#quarantined--;
+      entry.quarantinedUntil = 0;
+    }
+    entry.connectFailures = 0;
   }
 
   /** Whether a registered replica is not in `excluded`. */
@@ -136,6 +171,7 @@ export class ReplicaPools {
     this.#entries = [];
     this.#byId.clear();
     this.#replicas = Object.freeze([]);
+    this.#quarantined = 0;
     await Promise.all(entries.map((entry) => closePool(entry.pool)));
   }
 
@@ -146,6 +182,7 @@ export class ReplicaPools {
     this.#byId.clear();
     this.#replicas = Object.freeze([]);
     this.#draining.clear();
+    this.#quarantined = 0;
     await Promise.all(entries.map((entry) => entry.pool.destroy(reason).catch(() => undefined)));
   }
 
@@ -174,12 +211,16 @@ export class ReplicaPools {
       secrets: { names, values },
       inFlight: 0,
       removed: false,
+      quarantinedUntil: 0,
+      connectFailures: 0,
     };
   }
 
   // The replica leaves the ready set now; undici's `close()` lets queued requests finish.
   #retire(entry: ReplicaEntry): void {
     entry.removed = true;
+    if (entry.quarantinedUntil > 0) this.#quarantined--;
+    entry.quarantinedUntil = 0;
     if (entry.inFlight > 0) this.#draining.add(entry);
     void closePool(entry.pool);
   }
