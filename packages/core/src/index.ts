@@ -8,6 +8,7 @@ export * from './policy/on-demand-only-policy.js';
 export * from './policy/even-spread-policy.js';
 export * from './policy/round-robin-policy.js';
 export * from './policy/static-mix-policy.js';
+export * from './policy/adaptive-spot-hedge-policy.js';
 export * from './policy/fleet-summary.js';
 export * from './router/index.js';
 export * from './spec/service-spec.js';

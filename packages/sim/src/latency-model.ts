@@ -9,32 +9,12 @@
  * be scored under several workloads.
  */
 import { SeededRandom } from '@spothedge/core';
-import type { CapacityType } from '@spothedge/core';
+import type { BalancerCandidate, LoadBalancer } from '@spothedge/core';
 import type { Timeline } from './timeline.js';
-
-/** The router's balancer contract (`@spothedge/core` `LoadBalancer`), structurally. */
-export interface ReplicaBalancer {
-  readonly name: string;
-  pick(
-    candidates: readonly {
-      readonly replica: {
-        readonly id: string;
-        readonly endpoint: string;
-        readonly location: string;
-        readonly capacityType: CapacityType;
-      };
-      readonly inFlight: number;
-    }[],
-  ):
-    | {
-        readonly id: string;
-      }
-    | undefined;
-}
 
 export interface ServiceModelOptions {
   /** Picks the replica for each request (the router's `RoundRobinBalancer`, `LeastLoadBalancer`, ...). */
-  readonly balancer: ReplicaBalancer;
+  readonly balancer: LoadBalancer;
   /** Mean service time in seconds (exponential). @default 10 */
   readonly meanServiceSeconds?: number | undefined;
   /** Requests a replica serves at once. @default 1 */
@@ -52,15 +32,7 @@ export interface LatencyResult {
 }
 
 interface ServerState {
-  readonly candidate: {
-    readonly replica: {
-      readonly id: string;
-      readonly endpoint: string;
-      readonly location: string;
-      readonly capacityType: CapacityType;
-    };
-    inFlight: number;
-  };
+  readonly candidate: { -readonly [Key in keyof BalancerCandidate]: BalancerCandidate[Key] };
   /** When each of its `concurrency` slots frees up. */
   readonly slots: Float64Array;
   /** Completion times of requests assigned to it, in order (for in-flight counts). */
@@ -124,7 +96,7 @@ export function simulateLatency(
         if (active[position]!.endSeconds <= tick * tickSeconds) active.splice(position, 1);
       }
     }
-    const candidates = [];
+    const candidates: BalancerCandidate[] = [];
     for (const server of active) {
       while (server.head < server.completions.length && server.completions[server.head]! <= at) {
         server.head++;
@@ -154,7 +126,10 @@ export function simulateLatency(
     }
     const done = start + service;
     server.slots[slot] = done;
-    server.completions.push(done);
+    // Keep completions sorted (with several slots a later request can finish earlier).
+    let position = server.completions.length;
+    while (position > server.head && server.completions[position - 1]! > done) position--;
+    server.completions.splice(position, 0, done);
     if (done > server.endSeconds) {
       latencies[index] = timeout;
       failed++;

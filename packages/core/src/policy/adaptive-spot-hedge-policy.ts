@@ -77,6 +77,18 @@ export interface AdaptiveSpotHedgePolicyOptions {
    * @default true
    */
   readonly rebalance?: boolean | undefined;
+  /**
+   * Preemption score from which a location counts as risky: a ready replica there is
+   * moved (rebalanced) to a calm empty location.
+   * @default 0.5
+   */
+  readonly rebalanceRisk?: number | undefined;
+  /** Extra spot replicas kept while the fleet is at risk. @default 1 */
+  readonly riskOverprovision?: number | undefined;
+  /** Count warming spot replicas toward the on-demand need. @default true */
+  readonly countStartingSpot?: boolean | undefined;
+  /** Cover missing *extra* spot with on-demand only while at risk. @default false */
+  readonly hedgeOnlyAtRisk?: boolean | undefined;
   /** Seed (ties are broken at random among equally good locations). @default 0 */
   readonly seed?: number | undefined;
 }
@@ -103,6 +115,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly hedgeRiskThreshold: number;
   readonly failureCooldownMs: number;
   readonly rebalance: boolean;
+  readonly rebalanceRisk: number;
+  readonly riskOverprovision: number;
+  readonly countStartingSpot: boolean;
+  readonly hedgeOnlyAtRisk: boolean;
   readonly #random: SeededRandom;
   readonly #scores = new Map<string, Score>();
   readonly #failedAt = new Map<string, number>();
@@ -110,7 +126,11 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 
   constructor(options: AdaptiveSpotHedgePolicyOptions = {}) {
     this.name = nameOption('options.name', options.name, 'spothedge');
-    this.overprovision = nonNegativeIntegerOption('options.overprovision', options.overprovision, 1);
+    this.overprovision = nonNegativeIntegerOption(
+      'options.overprovision',
+      options.overprovision,
+      1,
+    );
     this.baseOnDemand = nonNegativeIntegerOption('options.baseOnDemand', options.baseOnDemand, 0);
     this.riskHalfLifeMs = numberInRangeOption(
       'options.riskHalfLifeMs',
@@ -136,7 +156,20 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         { argument: 'options.rebalance', value: options.rebalance },
       );
     }
-    this.rebalance = options.rebalance ?? true;
+    this.rebalance = options.rebalance ?? false;
+    this.riskOverprovision = nonNegativeIntegerOption(
+      'options.riskOverprovision',
+      options.riskOverprovision,
+      1,
+    );
+    this.countStartingSpot = options.countStartingSpot ?? true;
+    this.hedgeOnlyAtRisk = options.hedgeOnlyAtRisk ?? false;
+    this.rebalanceRisk = numberInRangeOption(
+      'options.rebalanceRisk',
+      options.rebalanceRisk,
+      { min: 0, max: Number.MAX_SAFE_INTEGER },
+      0.5,
+    );
     this.#random = new SeededRandom(nonNegativeIntegerOption('options.seed', options.seed, 0));
   }
 
@@ -175,15 +208,24 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const target = Math.max(0, Math.ceil(view.target));
     const maxReplicas = Math.max(0, Math.floor(view.maxReplicas));
     const base = Math.min(this.baseOnDemand, target);
-    const spotTarget = target > 0 ? target - base + this.overprovision : 0;
     let fleetRisk = 0;
     for (const location of summary.spotLocations) fleetRisk += this.risk(location.id, now);
     const atRisk = fleetRisk > this.hedgeRiskThreshold;
-    const spotNeeded = atRisk ? spotTarget : target - base;
-    const onDemandTarget = Math.min(target, base + Math.max(0, spotNeeded - summary.readySpot));
+    const spotTarget =
+      target > 0 ? target - base + this.overprovision + (atRisk ? this.riskOverprovision : 0) : 0;
+    // Spot replicas that launched and are warming up arrive as soon as an on-demand one
+    // launched now would: they count toward the need, unless told otherwise.
+    const startingSpot = this.countStartingSpot ? summary.aliveSpot.length - summary.readySpot : 0;
+    const spotNeeded = atRisk || !this.hedgeOnlyAtRisk ? spotTarget : target - base;
+    const onDemandTarget = Math.min(
+      target,
+      base + Math.max(0, spotNeeded - summary.readySpot - startingSpot),
+    );
 
     const usable = summary.spotLocations.filter(
-      (location) => now - (this.#failedAt.get(location.id) ?? Number.NEGATIVE_INFINITY) >= this.failureCooldownMs,
+      (location) =>
+        now - (this.#failedAt.get(location.id) ?? Number.NEGATIVE_INFINITY) >=
+        this.failureCooldownMs,
     );
     const counts = new Map(summary.spotCountByLocation);
     const regionOf = (id: string) => summary.locationsById.get(id)?.region ?? id;
@@ -205,23 +247,38 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       }
     };
 
-    // Rebalancing target: one more spot replica when a usable location is empty while
-    // another holds two or more, and every spot replica is ready (so we are not racing
-    // a recovery).
-    const crowded = summary.aliveSpot.length >= spotTarget && [...counts.values()].some((count) => count >= 2);
-    const emptyUsable = usable.some((location) => (counts.get(location.id) ?? 0) === 0);
+    // Rebalancing: one more spot replica when every spot replica is ready and either a
+    // location holds two or more while a usable one holds none, or a replica sits in a
+    // location preempted recently while a calmer usable location holds none. The surplus
+    // is then released from the crowded or risky location (step 1).
+    const counted = (id: string) => counts.get(id) ?? 0;
+    const calmEmpty = usable.filter(
+      (location) => counted(location.id) === 0 && this.risk(location.id, now) < this.rebalanceRisk,
+    );
+    const crowded = [...counts.values()].some((count) => count >= 2);
+    const risky = summary.aliveSpot.some(
+      (replica) => this.risk(replica.location, now) >= this.rebalanceRisk,
+    );
     const rebalancing =
-      this.rebalance && crowded && emptyUsable && summary.readySpot >= spotTarget && spotTarget > 0;
+      this.rebalance &&
+      spotTarget > 0 &&
+      summary.readySpot >= spotTarget &&
+      summary.aliveSpot.length >= spotTarget &&
+      calmEmpty.length > 0 &&
+      (crowded || risky);
     const spotWanted = spotTarget + (rebalancing ? 1 : 0);
 
     // 1. Too many spot replicas: not ready first, then the most crowded, riskiest location.
     let aliveSpot = summary.aliveSpot.length;
     if (aliveSpot > spotWanted) {
       const excess = aliveSpot - spotWanted;
-      for (const replica of chooseTerminations(summary.aliveSpot, excess, (candidate) =>
-        (isReady(candidate) ? 1_000 : 0) -
-        (counts.get(candidate.location) ?? 0) * 10 -
-        Math.min(9, this.risk(candidate.location, now)),
+      for (const replica of chooseTerminations(
+        summary.aliveSpot,
+        excess,
+        (candidate) =>
+          (isReady(candidate) ? 1_000 : 0) -
+          Math.min(99, this.risk(candidate.location, now)) * 10 -
+          (counts.get(candidate.location) ?? 0),
       )) {
         terminate(replica, `spot scale-down: ${aliveSpot} alive > ${spotWanted} wanted`);
       }
@@ -249,8 +306,11 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       const remaining = [...summary.aliveSpot, ...summary.aliveOnDemand].filter(
         (replica) => !terminated.has(replica.id),
       );
-      for (const replica of chooseTerminations(remaining, alive - maxReplicas, (candidate) =>
-        (isReady(candidate) ? 2 : 0) + (candidate.capacityType === 'on-demand' ? 1 : 0),
+      for (const replica of chooseTerminations(
+        remaining,
+        alive - maxReplicas,
+        (candidate) =>
+          (isReady(candidate) ? 2 : 0) + (candidate.capacityType === 'on-demand' ? 1 : 0),
       )) {
         terminate(replica, `over maxReplicas: ${alive} alive > ${maxReplicas}`);
         if (replica.capacityType === 'spot') aliveSpot--;
@@ -261,7 +321,11 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 
     // 4. Launches: base on-demand, spot, fallback on-demand.
     let budget = maxReplicas - alive;
-    const onDemandLocation = cheapestLocation(summary.onDemandLocations, 'on-demand', this.#onDemandFailed);
+    const onDemandLocation = cheapestLocation(
+      summary.onDemandLocations,
+      'on-demand',
+      this.#onDemandFailed,
+    );
     const onDemandDeficit = Math.max(0, onDemandTarget - aliveOnDemand);
     const spotDeficit = Math.max(0, spotWanted - aliveSpot);
     if (spotDeficit > 0 && budget > 0 && summary.spotLocations.length > 0) {
@@ -312,8 +376,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     for (const location of candidates) {
       const key = [
         counts.get(location.id) ?? 0,
+        Math.round(this.risk(location.id, now) * 10),
         regionCounts.get(regionOf(location.id)) ?? 0,
-        Math.round(this.risk(location.id, now) * 100),
         priceOf(location, 'spot'),
       ];
       const order = compare(key, bestKey);
@@ -370,7 +434,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       if (typeof at === 'number') this.#failedAt.set(location, at);
     }
     this.#onDemandFailed.clear();
-    for (const location of onDemandFailed) if (typeof location === 'string') this.#onDemandFailed.add(location);
+    for (const location of onDemandFailed)
+      if (typeof location === 'string') this.#onDemandFailed.add(location);
     this.#random.state = random;
   }
 }

@@ -1,0 +1,184 @@
+/**
+ * An experiment: policies × repeats over one trace, each repeat on its own window (drawn
+ * as the paper's artifact draws them), scored by availability, cost and — with a workload —
+ * request latency. The `optimal` entry is the omniscient integer program on each window.
+ */
+import { createLoadBalancer } from '@spothedge/core';
+import type { LoadBalancingPolicyName } from '@spothedge/core';
+import { simulateLatency } from './latency-model.js';
+import { percentile, runMetrics } from './metrics.js';
+import { solveOptimum } from './optimum.js';
+import { createPolicy } from './policy-catalog.js';
+import type { PolicyName } from './policy-catalog.js';
+import { simulateRun } from './simulate.js';
+import type { Timeline } from './timeline.js';
+import { sliceTrace } from './trace.js';
+import type { SpotTrace } from './trace.js';
+import { windowOffsets } from './window-offsets.js';
+import type { Workload } from './workload.js';
+
+export interface ServiceModelSettings {
+  /** The router's balancer used to spread requests. @default 'round-robin' (the paper's model) */
+  readonly loadBalancing?: LoadBalancingPolicyName | undefined;
+  /** @default 10 */
+  readonly meanServiceSeconds?: number | undefined;
+  /** @default 1 */
+  readonly concurrency?: number | undefined;
+  /** @default 100 */
+  readonly timeoutSeconds?: number | undefined;
+}
+
+export interface ExperimentOptions {
+  readonly trace: SpotTrace;
+  readonly policies: readonly PolicyName[];
+  /** N_target. @default 3 */
+  readonly target?: number | undefined;
+  /** N_extra of the SpotHedge variants. @default 1 */
+  readonly extra?: number | undefined;
+  /** @default 120 */
+  readonly coldStartSeconds?: number | undefined;
+  /** Window length. @default 24 */
+  readonly hours?: number | undefined;
+  /** @default 10 */
+  readonly repeats?: number | undefined;
+  /** Seed of the window offsets, placement and workload. @default 0 */
+  readonly seed?: number | undefined;
+  /** @default 1 */
+  readonly spotPrice?: number | undefined;
+  /** @default 3 */
+  readonly onDemandPrice?: number | undefined;
+  /** Requests; without one, latency fields are `null`. */
+  readonly workload?: Workload | undefined;
+  readonly serviceModel?: ServiceModelSettings | undefined;
+  /** Keep every run's timeline in the result (for reports). @default false */
+  readonly keepTimelines?: boolean | undefined;
+  /** Called after each run. */
+  readonly onProgress?:
+    ((progress: { done: number; total: number; policy: string }) => void) | undefined;
+}
+
+/** One row of the results table (the `--json` shape, plus timelines when asked). */
+export interface ExperimentResult {
+  readonly trace: string;
+  readonly policy: string;
+  readonly repeats: number;
+  /** Mean over repeats. */
+  readonly availability: number;
+  readonly availabilityMin: number;
+  /** Mean over repeats, relative to `target` on-demand replicas. */
+  readonly cost: number;
+  /** Pooled over every request of every repeat, seconds. */
+  readonly latencyP50: number | null;
+  readonly latencyP90: number | null;
+  readonly latencyP99: number | null;
+  readonly failureRate: number | null;
+  readonly runtimeMs: number;
+  readonly timelines?: readonly Timeline[] | undefined;
+  /** Every request latency (seconds, sorted) when timelines are kept, for plots. */
+  readonly latencies?: Float64Array | undefined;
+}
+
+/**
+ * Runs every policy over the same windows.
+ *
+ * @example
+ * ```ts
+ * const rows = await runExperiment({ trace: loadTrace({ path }), policies: ['spothedge', 'optimal'] });
+ * ```
+ */
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult[]> {
+  const trace = options.trace;
+  const target = options.target ?? 3;
+  const extra = options.extra ?? 1;
+  const coldStartSeconds = options.coldStartSeconds ?? 120;
+  const repeats = options.repeats ?? 10;
+  const seed = options.seed ?? 0;
+  const hours = options.hours ?? 24;
+  const windowTicks = Math.round((hours * 3600) / trace.tickSeconds);
+  const coldStartTicks = Math.ceil(coldStartSeconds / trace.tickSeconds);
+  const offsets = windowOffsets({ traceTicks: trace.ticks, windowTicks, repeats, seed });
+  const model = options.serviceModel ?? {};
+  const arrivals = offsets.map((offset, repeat) =>
+    options.workload?.arrivals({
+      durationSeconds: windowTicks * trace.tickSeconds,
+      startSeconds: offset * trace.tickSeconds,
+      seed: seed * 1_000 + repeat,
+    }),
+  );
+  const total = options.policies.length * repeats;
+  let done = 0;
+  const results: ExperimentResult[] = [];
+  for (const policyName of options.policies) {
+    const started = performance.now();
+    const timelines: Timeline[] = [];
+    for (const [repeat, offset] of offsets.entries()) {
+      let timeline: Timeline;
+      if (policyName === 'optimal') {
+        const optimum = await solveOptimum({
+          trace: sliceTrace(trace, offset, windowTicks),
+          target,
+          extra,
+          coldStartTicks,
+          spotPrice: options.spotPrice,
+          onDemandPrice: options.onDemandPrice,
+        });
+        timeline = optimum.timeline;
+      } else {
+        timeline = await simulateRun({
+          trace,
+          offset,
+          ticks: windowTicks,
+          target,
+          coldStartSeconds,
+          spotPrice: options.spotPrice,
+          onDemandPrice: options.onDemandPrice,
+          policy: createPolicy(policyName, { extra, seed: seed * 1_000 + repeat }),
+          shuffleSeed: seed * 1_000 + repeat,
+        });
+      }
+      timelines.push(timeline);
+      options.onProgress?.({ done: ++done, total, policy: policyName });
+    }
+    const metrics = timelines.map((timeline) =>
+      runMetrics(timeline, { spotPrice: options.spotPrice, onDemandPrice: options.onDemandPrice }),
+    );
+    let latencies: Float64Array | undefined;
+    let failed = 0;
+    if (options.workload !== undefined) {
+      const parts = timelines.map((timeline, repeat) =>
+        simulateLatency(timeline, arrivals[repeat]!, {
+          balancer: createLoadBalancer(model.loadBalancing ?? 'round-robin'),
+          meanServiceSeconds: model.meanServiceSeconds,
+          concurrency: model.concurrency,
+          timeoutSeconds: model.timeoutSeconds,
+          seed: seed * 1_000 + repeat,
+        }),
+      );
+      latencies = new Float64Array(parts.reduce((sum, part) => sum + part.latencies.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        latencies.set(part.latencies, at);
+        at += part.latencies.length;
+        failed += part.failed;
+      }
+      latencies.sort();
+    }
+    const mean = (values: readonly number[]) =>
+      values.reduce((sum, value) => sum + value, 0) / values.length;
+    results.push({
+      trace: trace.name,
+      policy: policyName,
+      repeats,
+      availability: mean(metrics.map((metric) => metric.availability)),
+      availabilityMin: Math.min(...metrics.map((metric) => metric.availability)),
+      cost: mean(metrics.map((metric) => metric.cost)),
+      latencyP50: latencies ? percentile(latencies, 0.5) : null,
+      latencyP90: latencies ? percentile(latencies, 0.9) : null,
+      latencyP99: latencies ? percentile(latencies, 0.99) : null,
+      failureRate: latencies ? (latencies.length === 0 ? 0 : failed / latencies.length) : null,
+      runtimeMs: Math.round(performance.now() - started),
+      ...(options.keepTimelines ? { timelines, latencies } : {}),
+    });
+  }
+  return results;
+}
