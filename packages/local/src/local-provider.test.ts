@@ -13,7 +13,7 @@ import {
   type CapacityType,
 } from '@spothedge/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalProvider} from './local-provider.js';
+import type { LocalProvider } from './local-provider.js';
 import { createLocalProvider } from './local-provider.js';
 
 const tsx = import.meta.resolve('tsx');
