@@ -27,8 +27,8 @@ export type AwsCredentials = NonNullable<EC2ClientConfig['credentials']>;
 export interface AwsClientFactoryOptions {
   readonly region: string;
   /**
-   * The configuration the provider would use: region, endpoint, credentials (when given)
-   * and `maxAttempts: 1`. Spread it into your `EC2Client` config so capacity errors are not
+   * The configuration the provider would use: region, endpoint, credentials (when given),
+   * request timeouts and `maxAttempts: 1`. Spread it into your `EC2Client` config so capacity errors are not
    * retried (and hidden) by the SDK.
    */
   readonly config: EC2ClientConfig;
@@ -102,6 +102,12 @@ export interface AwsProviderSettings {
   readonly maxSpotPrice?: string | undefined;
   /** Page size for `DescribeInstances` and `DescribeSpotPriceHistory` (5–1000). @default 1000 */
   readonly pageSize?: number | undefined;
+  /**
+   * Socket timeout of one EC2 request; a request that hangs longer fails with a retryable
+   * `ProviderError` (and is retried like a 5xx).
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number | undefined;
   /** Retries of throttled and 5xx calls. Capacity errors are never retried. */
   readonly retry?: AwsRetrySettings | undefined;
   /** Clock for price caching and backoff. @default new SystemClock() */
@@ -134,6 +140,7 @@ export interface ResolvedAwsProviderSettings {
   readonly productDescription: string;
   readonly maxSpotPrice: string | undefined;
   readonly pageSize: number;
+  readonly requestTimeoutMs: number;
   readonly retry: Required<{ [K in keyof AwsRetrySettings]: number }>;
 }
 
@@ -400,6 +407,11 @@ export function resolveAwsProviderSettings(
       ? 1000
       : checkPositiveInteger('pageSize', settings.pageSize, 5, 1000);
 
+  const requestTimeoutMs =
+    settings.requestTimeoutMs === undefined
+      ? 30_000
+      : checkPositiveInteger('requestTimeoutMs', settings.requestTimeoutMs, 1);
+
   const retrySettings = settings.retry ?? {};
   if (!isRecord(retrySettings)) throw invalid('retry', retrySettings, 'an object');
   const retry = {
@@ -431,6 +443,7 @@ export function resolveAwsProviderSettings(
     productDescription,
     maxSpotPrice,
     pageSize,
+    requestTimeoutMs,
     retry,
   };
 }

@@ -571,6 +571,22 @@ describe('AwsProvider against the EC2 fake', () => {
     await provider.close();
   });
 
+  it('fails a hung request after requestTimeoutMs with a retryable ProviderError, then retries it', async () => {
+    await withProvider(
+      { requestTimeoutMs: 200, retry: { maxAttempts: 2, baseDelayMs: 1 } },
+      async (provider) => {
+        fake.delayResponses({ action: 'DescribeInstances', delayMs: 5_000, count: 1 });
+        await expect(provider.list({ tags: serviceOwnershipTags(newService()) })).resolves.toEqual(
+          [],
+        );
+        fake.delayResponses({ action: 'DescribeInstances', delayMs: 5_000, count: 4 });
+        const error = await rejection(provider.list({ tags: serviceOwnershipTags(newService()) }));
+        expect(ProviderError.isInstance(error)).toBe(true);
+        expect(error.retryable).toBe(true);
+      },
+    );
+  });
+
   describe('offerings', () => {
     it('reads the latest spot price per zone and type, pages, caches and refreshes on the clock', async () => {
       const clock = new ManualClock({ now: 0 });

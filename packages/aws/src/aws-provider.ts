@@ -500,6 +500,11 @@ export class AwsProvider implements ProviderV1 {
         // One attempt: EC2 capacity errors are 5xx, which the SDK would otherwise retry
         // (and hide). The provider retries throttling and other 5xx itself.
         maxAttempts: 1,
+        requestHandler: {
+          requestTimeout: this.#settings.requestTimeoutMs,
+          connectionTimeout: Math.min(this.#settings.requestTimeoutMs, 5_000),
+          throwOnRequestTimeout: true,
+        },
         ...(region.endpoint === undefined ? {} : { endpoint: region.endpoint }),
         ...(credentials === undefined ? {} : { credentials }),
       };

@@ -211,6 +211,7 @@ export class Ec2Fake {
   readonly #requests: Ec2FakeRequest[] = [];
   readonly #injected: { error: Ec2FakeInjectedError; remaining: number }[] = [];
   readonly #schedule: Ec2FakeCapacityChange[] = [];
+  readonly #delays: { delayMs: number; action?: string; remaining: number }[] = [];
   #offsetMs = 0;
   #counter = 0;
   readonly #pendingMs: number;
@@ -351,6 +352,14 @@ export class Ec2Fake {
     this.#injected.push({ error, remaining: error.count ?? 1 });
   }
 
+  /**
+   * The next `count` matching requests are answered only after `delayMs` (wall clock), to
+   * exercise request timeouts.
+   */
+  delayResponses(options: { delayMs: number; action?: string; count?: number }): void {
+    this.#delays.push({ ...options, remaining: options.count ?? 1 });
+  }
+
   /** Drops every injected error and throttling burst not yet used up. */
   clearInjectedErrors(): void {
     this.#injected.length = 0;
@@ -439,8 +448,21 @@ export class Ec2Fake {
           `${textElement('Code', failure.code)}${textElement('Message', failure.message)}` +
           `</Error></Errors>${textElement('RequestID', randomUUID())}</Response>`;
       }
-      response.writeHead(record.status, { 'content-type': 'text/xml;charset=UTF-8' });
-      response.end(body);
+      const delayIndex = this.#delays.findIndex(
+        (delay) => delay.action === undefined || delay.action === action,
+      );
+      const delay = delayIndex === -1 ? undefined : this.#delays[delayIndex];
+      if (delay !== undefined) {
+        delay.remaining -= 1;
+        if (delay.remaining <= 0) this.#delays.splice(delayIndex, 1);
+      }
+      const send = () => {
+        if (response.destroyed) return;
+        response.writeHead(record.status, { 'content-type': 'text/xml;charset=UTF-8' });
+        response.end(body);
+      };
+      if (delay === undefined) send();
+      else setTimeout(send, delay.delayMs).unref();
     });
   }
 
