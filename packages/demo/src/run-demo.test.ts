@@ -1,0 +1,39 @@
+import { InvalidArgumentError } from '@spothedge/core';
+import { describe, expect, it } from 'vitest';
+import { renderDemoReport } from './demo-report.js';
+import { runDemo, type DemoFrame } from './run-demo.js';
+import { renderFrame } from './terminal-view.js';
+
+describe('demo (shortened)', () => {
+  it('keeps serving through replayed preemptions and leaves no process behind', async () => {
+    const frames: DemoFrame[] = [];
+    const result = await runDemo({
+      durationMs: 25_000,
+      compression: 240,
+      coldStartMs: 1_000,
+      requestRate: 4,
+      seed: 1,
+      onFrame: (frame) => frames.push(frame),
+    });
+    expect(result.preemptions).toBeGreaterThanOrEqual(1);
+    expect(result.requests).toBeGreaterThan(20);
+    expect(result.failed / result.requests).toBeLessThanOrEqual(0.05);
+    expect(result.availability).toBeGreaterThanOrEqual(0.6);
+    expect(result.cost).toBeGreaterThan(0);
+    expect(result.cost).toBeLessThan(1.5);
+    expect(result.leakedProcesses).toBe(0);
+    // The live view saw the fleet, and the report renders what happened.
+    const last = frames.at(-1)!;
+    expect(last.locations).toHaveLength(6);
+    expect(renderFrame(last)).toContain('ready');
+    const html = renderDemoReport(result);
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+  }, 90_000);
+
+  it('rejects bad options before starting anything', async () => {
+    await expect(runDemo({ durationMs: -1 })).rejects.toSatisfy(
+      (error: unknown) => InvalidArgumentError.isInstance(error) && error.argument === 'durationMs',
+    );
+  });
+});
