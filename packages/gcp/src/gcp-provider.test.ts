@@ -331,6 +331,10 @@ describe('terminate', () => {
       gcp.terminate({ instanceId: foreign, tags: serviceOwnershipTags(SERVICE) }),
     ).rejects.toSatisfy((error) => NotOwnedError.isInstance(error));
     expect(fake.instance(foreign)?.['status']).toBe('RUNNING');
+    await expect(gcp.terminate({ instanceId: foreign, tags: {} })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'tags',
+    });
     const other = await launch(gcp, 'spot', { service: 'other' });
     await expect(
       gcp.terminate({ instanceId: other.id, tags: serviceOwnershipTags(SERVICE) }),

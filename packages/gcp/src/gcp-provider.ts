@@ -636,6 +636,13 @@ export class GcpProvider implements ProviderV1 {
 
   async terminate(request: TerminateRequest, context: CallContext = {}): Promise<void> {
     throwIfAborted(context.abortSignal);
+    // An empty tag set would match every instance: never terminate on that basis.
+    if (Object.keys(request.tags).length === 0) {
+      throw new InvalidArgumentError(
+        `Expected \`tags\` to name the ownership tags the instance must carry, got ${describeValue(request.tags)}`,
+        { argument: 'tags', value: request.tags },
+      );
+    }
     const match = /^([a-z]+-[a-z]+\d+-[a-z])\/([a-z]([-a-z0-9]*[a-z0-9])?)$/.exec(
       request.instanceId,
     );
