@@ -53,12 +53,17 @@ export function connectionTokens(value: string | readonly string[] | undefined):
   return tokens;
 }
 
-/** What a replica's response must not leak: the names and values of replica headers. */
+/** What a replica's response must not leak: its address and the replica headers. */
 export interface SecretHeaders {
   /** Lower-case names of the host's replica headers. */
   readonly names: ReadonlySet<string>;
   /** Their values (credentials); a response header whose value contains one is dropped. */
   readonly values: readonly string[];
+  /**
+   * The replica endpoint (origin + base path, no trailing slash): a `Location` under it
+   * becomes a path the client can follow through the router.
+   */
+  readonly endpoint?: string;
 }
 
 /**
@@ -80,9 +85,23 @@ export function clientResponseHeaders(
       continue;
     }
     if (secrets.values.length > 0 && carriesSecret(value, secrets.values)) continue;
+    if (name === 'location' && typeof value === 'string' && secrets.endpoint !== undefined) {
+      result[name] = relativeLocation(value, secrets.endpoint);
+      continue;
+    }
     result[name] = value;
   }
   return result;
+}
+
+// `http://10.0.0.5:8080/api/next?x` → `/next?x` for an endpoint `http://10.0.0.5:8080/api`.
+function relativeLocation(location: string, endpoint: string): string {
+  if (!location.startsWith(endpoint)) return location;
+  const rest = location.slice(endpoint.length);
+  if (rest === '') return '/';
+  if (rest.startsWith('/')) return rest;
+  if (rest.startsWith('?') || rest.startsWith('#')) return `/${rest}`;
+  return location; // `http://host:80801` is another port, not under the endpoint
 }
 
 function carriesSecret(value: string | string[], secrets: readonly string[]): boolean {

@@ -208,7 +208,7 @@ export class ReplicaPools {
       basePath,
       pool,
       headers,
-      secrets: { names, values },
+      secrets: { names, values, endpoint: origin + basePath },
       inFlight: 0,
       removed: false,
       quarantinedUntil: 0,
