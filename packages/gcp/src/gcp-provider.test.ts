@@ -240,6 +240,17 @@ describe('capacity over time', () => {
   });
 });
 
+describe('quota', () => {
+  it('rejects launches beyond the project quota with QuotaExceededError from the operation', async () => {
+    const gcp = provider();
+    fake.setInstanceQuota(1);
+    await launch(gcp, 'on-demand');
+    const error = await launch(gcp, 'spot').catch((caught: unknown) => caught);
+    expect(QuotaExceededError.isInstance(error), String(error)).toBe(true);
+    expect((error as Error).message).toContain("Quota 'INSTANCES' exceeded");
+  });
+});
+
 describe('list', () => {
   it('filters by labels in the API call and returns the original tags', async () => {
     const gcp = provider();
