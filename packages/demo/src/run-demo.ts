@@ -128,12 +128,12 @@ export function demoTrace(spec: string, hours: number): SpotTrace {
       zonesPerRegion: 3,
       hours: Math.max(1, Math.ceil(hours)),
       cloud: 'local',
-      maxCapacity: 2,
+      maxCapacity: 3,
       diurnalAmplitude: 1,
       // Busier than the defaults so a 90 s run shows preemptions and fallbacks.
-      outagesPerDay: 8,
-      outageMinutes: 45,
-      dipsPerDay: 16,
+      outagesPerDay: 4,
+      outageMinutes: 60,
+      dipsPerDay: 8,
       dipMinutes: 20,
     });
   }
