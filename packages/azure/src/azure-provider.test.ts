@@ -356,6 +356,28 @@ describe('terminate', () => {
   });
 });
 
+describe('abort and guards', () => {
+  it('rejects list with AbortedError when the signal has fired', async () => {
+    const current = await start({ fake: { pageSize: 1 } });
+    await launch(current, { key: 'chat-p1' });
+    await launch(current, { key: 'chat-p2' });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      current.provider.list({ tags: serviceTags }, { abortSignal: controller.signal }),
+    ).rejects.toSatisfy((error: unknown) => AbortedError.isInstance(error));
+  });
+
+  it('refuses to terminate with an empty tag set', async () => {
+    const current = await start();
+    const foreign = current.fake.createForeignVm('eastus', '1');
+    await expect(current.provider.terminate({ instanceId: foreign, tags: {} })).rejects.toSatisfy(
+      (error: unknown) => InvalidArgumentError.isInstance(error) && error.argument === 'tags',
+    );
+    expect(current.fake.count('delete')).toBe(0);
+  });
+});
+
 describe('offerings', () => {
   it('offers spot and on-demand in every zone at Retail Prices API prices, cached', async () => {
     const current = await start();

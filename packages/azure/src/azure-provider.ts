@@ -241,6 +241,8 @@ class AzureVmProvider implements AzureProvider {
       for await (const vm of this.client.virtualMachines.list(this.#settings.resourceGroup, {
         abortSignal: context.abortSignal,
       })) {
+        // Later pages are fetched without the signal (an SDK limitation): check it here.
+        throwIfAborted(context.abortSignal);
         if (hasTags(vm.tags ?? {}, request.tags)) ours.push(vm);
       }
     } catch (error) {
@@ -254,6 +256,13 @@ class AzureVmProvider implements AzureProvider {
 
   async terminate(request: TerminateRequest, context: CallContext = {}): Promise<void> {
     throwIfAborted(context.abortSignal);
+    if (Object.keys(request.tags ?? {}).length === 0) {
+      // Without tags every VM of the group would pass the ownership check.
+      throw new InvalidArgumentError(
+        `Expected \`tags\` to hold the ownership tags the instance must carry, got ${describeValue(request.tags)}`,
+        { argument: 'tags', value: request.tags },
+      );
+    }
     const name = this.#nameFromInstanceId(request.instanceId);
     const errorContext = { operation: 'terminate' };
     const vm = await this.#getVm(name, errorContext, context.abortSignal);
