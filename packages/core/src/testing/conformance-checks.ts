@@ -4,7 +4,13 @@
  * `runProviderConformanceSuite` wraps them in vitest tests.
  */
 import assert from 'node:assert/strict';
-import { AbortedError, CapacityUnavailableError, NotOwnedError } from '../errors.js';
+import {
+  AbortedError,
+  CapacityUnavailableError,
+  InvalidArgumentError,
+  NotOwnedError,
+  describeValue,
+} from '../errors.js';
 import {
   OwnershipTag,
   replicaOwnershipTags,
@@ -442,9 +448,21 @@ export async function runProviderConformanceCheck(
   checkId: ConformanceCheckId,
   options: ProviderConformanceOptions,
 ): Promise<void> {
-  const check = checks[checkId];
-  assert.ok(check, `Unknown conformance check ${JSON.stringify(checkId)}`);
+  checkConformanceOptions(options);
+  const check = Object.hasOwn(checks, checkId) ? checks[checkId] : undefined;
+  if (check === undefined) {
+    throw new InvalidArgumentError(
+      `Expected \`checkId\` to be one of ${Object.keys(checks).join(', ')}, got ${describeValue(checkId)}`,
+      { argument: 'checkId', value: checkId },
+    );
+  }
   const harness = await options.createHarness();
+  try {
+    checkHarness(harness);
+  } catch (error) {
+    await (harness as Partial<ConformanceHarness> | null)?.close?.();
+    throw error;
+  }
   const service = uniqueServiceName();
   const serviceTags = serviceOwnershipTags(service);
   const launched = new Map<string, Readonly<Record<string, string>>>();
@@ -503,5 +521,55 @@ export async function runProviderConformanceCheck(
   if (checkError !== undefined) throw checkError.error;
   if (failures.length > 0) {
     throw new AggregateError(failures, `Cleanup failed for ${failures.length} instance(s)`);
+  }
+}
+
+function invalid(argument: string, expected: string, value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Expected \`${argument}\` to be ${expected}, got ${describeValue(value)}`,
+    { argument, value },
+  );
+}
+
+/** Validates suite options eagerly, naming the option and the value. */
+export function checkConformanceOptions(options: ProviderConformanceOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('options', 'an object', options);
+  }
+  if (typeof options.name !== 'string' || options.name === '') {
+    throw invalid('name', 'a non-empty string', options.name);
+  }
+  if (typeof options.createHarness !== 'function') {
+    throw invalid('createHarness', 'a function', options.createHarness);
+  }
+  const { timeoutMs, capabilities } = options;
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)
+  ) {
+    throw invalid('timeoutMs', 'a positive number of milliseconds', timeoutMs);
+  }
+  if (capabilities !== undefined && (typeof capabilities !== 'object' || capabilities === null)) {
+    throw invalid('capabilities', 'an object such as { interruptions: true }', capabilities);
+  }
+}
+
+function checkHarness(harness: ConformanceHarness): void {
+  if (typeof harness !== 'object' || harness === null) {
+    throw invalid('createHarness()', 'a harness object', harness);
+  }
+  const provider = harness.provider as Partial<ProviderV1> | undefined;
+  if (typeof provider !== 'object' || provider === null || provider.specificationVersion !== 'v1') {
+    throw invalid('harness.provider', "a ProviderV1 (specificationVersion 'v1')", provider);
+  }
+  for (const field of ['location', 'instanceType'] as const) {
+    if (typeof harness[field] !== 'string' || harness[field] === '') {
+      throw invalid(`harness.${field}`, 'a non-empty string', harness[field]);
+    }
+  }
+  for (const method of ['exhaustSpotCapacity', 'preempt', 'createForeignInstance'] as const) {
+    if (typeof harness[method] !== 'function') {
+      throw invalid(`harness.${method}`, 'a function', harness[method]);
+    }
   }
 }

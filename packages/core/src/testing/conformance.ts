@@ -11,7 +11,11 @@
 import type * as Vitest from 'vitest';
 import { IllegalStateError } from '../errors.js';
 import type { ProviderV1 } from '../provider.js';
-import { providerConformanceChecks, runProviderConformanceCheck } from './conformance-checks.js';
+import {
+  checkConformanceOptions,
+  providerConformanceChecks,
+  runProviderConformanceCheck,
+} from './conformance-checks.js';
 
 /**
  * What the suite needs besides the provider: a location that works, and a way to make the
@@ -111,6 +115,7 @@ export function runProviderConformanceSuite(options: ProviderConformanceOptions)
       'runProviderConformanceSuite registers vitest tests: call it from a test file run by vitest (an optional peer dependency of @spothedge/core). With another runner, wrap `providerConformanceChecks` with `runProviderConformanceCheck`.',
     );
   }
+  checkConformanceOptions(options);
   const { describe, it } = vitest;
   const timeoutMs = (options.timeoutMs ?? 10_000) * 3;
   describe(`provider conformance: ${options.name}`, () => {
