@@ -652,6 +652,20 @@ describe('AwsProvider against the EC2 fake', () => {
       }
     });
 
+    it('shares one price refresh between concurrent callers; aborting one fails only that one', async () => {
+      await withProvider({}, async (provider) => {
+        fake.delayResponses({ action: 'DescribeSpotPriceHistory', delayMs: 100, count: 2 });
+        const before = fake.requestCount('DescribeSpotPriceHistory');
+        const controller = new AbortController();
+        const aborted = provider.offerings({ abortSignal: controller.signal });
+        const patient = provider.offerings();
+        controller.abort();
+        expect(AbortedError.isInstance(await rejection(aborted))).toBe(true);
+        expect((await patient).length).toBeGreaterThan(0);
+        expect(fake.requestCount('DescribeSpotPriceHistory') - before).toBe(2); // one per region
+      });
+    });
+
     it('rejects with a typed error when the price API fails', async () => {
       await withProvider({ retry: { maxAttempts: 1 } }, async (provider) => {
         fake.injectError({

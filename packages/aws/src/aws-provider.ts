@@ -13,6 +13,7 @@ import type {
   _InstanceType,
 } from '@aws-sdk/client-ec2';
 import {
+  AbortedError,
   CAPACITY_TYPES,
   CapacityUnavailableError,
   IllegalStateError,
@@ -97,6 +98,8 @@ export class AwsProvider implements ProviderV1 {
   readonly #spotPriceRefreshes = new Map<string, Promise<SpotPriceCache>>();
   readonly #locations: readonly Location[];
   #closed = false;
+  /** Aborts background work (shared price refreshes) on close. */
+  readonly #lifetime = new AbortController();
 
   constructor(settings: AwsProviderSettings) {
     this.#settings = resolveAwsProviderSettings(settings);
@@ -351,6 +354,7 @@ export class AwsProvider implements ProviderV1 {
   /** Destroys the EC2 clients (their sockets). The provider rejects calls afterwards. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#lifetime.abort();
     for (const client of this.#clients.values()) client.destroy();
     this.#clients.clear();
   }
@@ -418,7 +422,11 @@ export class AwsProvider implements ProviderV1 {
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (instance.InstanceId === undefined) continue;
-          this.#regionByInstance.set(instance.InstanceId, region.region);
+          if (instance.State?.Name === 'terminated') {
+            this.#regionByInstance.delete(instance.InstanceId);
+          } else {
+            this.#regionByInstance.set(instance.InstanceId, region.region);
+          }
           instances.push(this.#toInstance(instance, region.region));
         }
       }
@@ -438,14 +446,16 @@ export class AwsProvider implements ProviderV1 {
     ) {
       return cached;
     }
+    // Concurrent callers share one refresh. It runs without any caller's signal (bounded by
+    // request timeouts, retries and close()), so one caller aborting fails only itself.
     let refresh = this.#spotPriceRefreshes.get(region.region);
     if (refresh === undefined) {
-      refresh = this.#fetchSpotPrices(region, abortSignal).finally(() => {
+      refresh = this.#fetchSpotPrices(region, this.#lifetime.signal).finally(() => {
         this.#spotPriceRefreshes.delete(region.region);
       });
       this.#spotPriceRefreshes.set(region.region, refresh);
     }
-    return refresh;
+    return raceAbort(refresh, abortSignal);
   }
 
   async #fetchSpotPrices(
@@ -528,6 +538,7 @@ export class AwsProvider implements ProviderV1 {
   ): Promise<T> {
     const { maxAttempts, baseDelayMs, maxDelayMs } = this.#settings.retry;
     for (let attempt = 1; ; attempt += 1) {
+      this.#assertOpen();
       throwIfAborted(options.abortSignal);
       try {
         return await send(this.#client(region), options.abortSignal);
@@ -541,6 +552,27 @@ export class AwsProvider implements ProviderV1 {
       }
     }
   }
+}
+
+/** Settles like `promise`, or rejects with `AbortedError` as soon as `signal` fires. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(new AbortedError('The operation was aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
