@@ -115,7 +115,7 @@ export class Exchange {
 
   #dispatch(): void {
     const settings = this.#settings;
-    const entry = settings.pools.pick(settings.balancer, this.#failed, settings.clock.now());
+    const entry = settings.pools.pick(settings.balancer, this.#failed, settings.clock);
     if (entry === undefined) {
       const retryAfterMs = settings.retryAfterMs();
       this.#fail(

@@ -75,8 +75,12 @@ export function clientResponseHeaders(
   headers: IncomingHttpHeaders,
   secrets: SecretHeaders,
 ): Record<string, string | string[]> {
+  const connection = headers.connection;
+  // `keep-alive` and `close` (nearly every response) list no other header.
   const listed =
-    headers.connection === undefined ? undefined : connectionTokens(headers.connection);
+    connection === undefined || connection === 'keep-alive' || connection === 'close'
+      ? undefined
+      : connectionTokens(connection);
   const result: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
@@ -115,9 +119,12 @@ function carriesSecret(value: string | string[], secrets: readonly string[]): bo
   return false;
 }
 
-/** Total size of a raw header list as it appeared on the wire (name: value CRLF). */
+/**
+ * Total size of a raw header list as it appeared on the wire (name: value CRLF). node
+ * decodes header bytes as latin1, one character per byte, so `length` is the byte count.
+ */
 export function rawHeaderBytes(rawHeaders: readonly string[]): number {
   let bytes = 0;
-  for (const part of rawHeaders) bytes += Buffer.byteLength(part);
+  for (const part of rawHeaders) bytes += part.length;
   return bytes + rawHeaders.length * 2;
 }

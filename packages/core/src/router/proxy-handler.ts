@@ -86,8 +86,11 @@ function outboundFromIncoming(
   core: RouterCore,
 ): OutboundRequest {
   const raw = req.rawHeaders;
+  const connection = req.headers.connection;
   const listed =
-    req.headers.connection === undefined ? undefined : connectionTokens(req.headers.connection);
+    connection === undefined || connection === 'keep-alive' || connection === 'close'
+      ? undefined
+      : connectionTokens(connection);
   const headers: string[] = [];
   let idempotent = IDEMPOTENT_METHODS.has(method);
   let forwardedFor: string | undefined;

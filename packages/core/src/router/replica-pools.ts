@@ -4,6 +4,7 @@
  * from the ready set leaves at once while its pool closes after its in-flight requests.
  */
 import { Pool } from 'undici';
+import type { Clock } from '../clock.js';
 import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { BalancerCandidate, LoadBalancer, RoutableReplica } from './load-balancer.js';
 import type { SecretHeaders } from './http-headers.js';
@@ -97,11 +98,12 @@ export class ReplicaPools {
   pick(
     balancer: LoadBalancer,
     excluded: ReadonlySet<ReplicaEntry> | undefined,
-    now: number,
+    clock: Clock,
   ): ReplicaEntry | undefined {
     let entries = this.#entries;
     if (entries.length === 0) return undefined;
     if ((excluded !== undefined && excluded.size > 0) || this.#quarantined > 0) {
+      const now = this.#quarantined > 0 ? clock.now() : 0;
       const remaining = entries.filter(
         (entry) => !excluded?.has(entry) && !(entry.quarantinedUntil > now),
       );
