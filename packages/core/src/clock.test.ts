@@ -165,6 +165,15 @@ describe('SystemClock', () => {
     clock.clearTimeout(handle);
   });
 
+  it('keeps the process alive while a sleep is awaited, and releases it after', async () => {
+    const clock = new SystemClock();
+    const before = activeTimeouts();
+    const sleeping = clock.sleep(20);
+    expect(activeTimeouts()).toBe(before + 1);
+    await sleeping;
+    expect(activeTimeouts()).toBe(before);
+  });
+
   it('fires timers, and clearTimeout cancels them', async () => {
     const clock = new SystemClock();
     const fired: string[] = [];

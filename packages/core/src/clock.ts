@@ -41,7 +41,10 @@ function sleepOn(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<v
   });
 }
 
-/** The wall clock. Timers are unref'd so an embedded SDK never holds the process open. */
+/**
+ * The wall clock. Timers from `setTimeout` are unref'd so an embedded SDK never holds the
+ * process open in the background; awaited sleeps do hold it (see {@link SystemClock.sleep}).
+ */
 export class SystemClock implements Clock {
   readonly #timers = new Map<number, ReturnType<typeof setTimeout>>();
   #nextId = 1;
@@ -52,10 +55,13 @@ export class SystemClock implements Clock {
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const id = this.#nextId++;
-    const timer = setTimeout(() => {
-      this.#timers.delete(id);
-      callback();
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(id);
+        callback();
+      },
+      Math.max(0, delayMs),
+    );
     timer.unref();
     this.#timers.set(id, timer);
     return { id };
@@ -69,8 +75,30 @@ export class SystemClock implements Clock {
     }
   }
 
+  /**
+   * Unlike {@link SystemClock.setTimeout}, a sleep keeps the process alive: someone awaits
+   * it (a drain in `stop()`, a retry backoff), and a host awaiting `stop()` must not exit
+   * halfway with replicas still running.
+   */
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return sleepOn(this, delayMs, signal);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AbortedError('Sleep aborted', { cause: signal.reason }));
+        return;
+      }
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new AbortedError('Sleep aborted', { cause: signal?.reason }));
+      };
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, delayMs),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
 
