@@ -1,8 +1,9 @@
 import { InvalidConfigError } from '@spothedge/core';
-import { describe, expect, it } from 'vitest';
+import { JWT, type AuthClient } from 'google-auth-library';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createGcpProvider } from './gcp-provider.js';
 import type { GcpProviderSettings } from './gcp-provider-settings.js';
-import { createStaticAuthClient } from './static-auth-client.js';
+import { createStaticAuthClient, type GcpAuthClient } from './static-auth-client.js';
 
 const valid: GcpProviderSettings = {
   project: 'my-project',
@@ -90,5 +91,15 @@ describe('createGcpProvider settings', () => {
         pricing: { overrides: { 'n2-custom-6-20480': { spot: 0.1, 'on-demand': 0.3 } } },
       }),
     ).not.toThrow();
+  });
+});
+
+describe('authClient type', () => {
+  it('accepts google-auth-library clients', () => {
+    // Constructed only, never used: creating a JWT client reads no credentials.
+    const jwt = new JWT({ email: 'x@example.iam.gserviceaccount.com', key: 'not-a-key' });
+    expectTypeOf(jwt).toExtend<GcpAuthClient>();
+    expectTypeOf<AuthClient>().toExtend<GcpAuthClient>();
+    expect(() => createGcpProvider({ ...valid, authClient: jwt })).not.toThrow();
   });
 });

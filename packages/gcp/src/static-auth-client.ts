@@ -5,8 +5,10 @@
  * {@link createStaticAuthClient}.
  */
 export interface GcpAuthClient {
-  getRequestHeaders(...args: never[]): Promise<unknown>;
-  fetch(...args: never[]): Promise<unknown>;
+  // Parameter types are `never` so that any client's own signature fits; google-gax is
+  // the only caller.
+  getRequestHeaders(url?: never): Promise<unknown>;
+  fetch(input: never, init?: never): Promise<unknown>;
 }
 
 export interface StaticAuthClientOptions {
