@@ -1,0 +1,3 @@
+export * from './postgres-state-store.js';
+export * from './postgres-migrations.js';
+export * from './postgres-host-sync.js';
