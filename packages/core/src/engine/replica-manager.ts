@@ -102,6 +102,12 @@ export interface LeaseOptions {
    * @default 30_000
    */
   readonly ttlMs?: number | undefined;
+  /**
+   * Never take the lease: this host only routes, from the replica table the leader keeps
+   * in the shared store, and never calls a provider.
+   * @default false
+   */
+  readonly routerOnly?: boolean | undefined;
 }
 
 /** Options of {@link ReplicaManager}. */
@@ -378,7 +384,9 @@ export class ReplicaManager {
   readonly #baseOnDemand: number;
   readonly #offeringsRefreshMs: number;
   readonly #probeConcurrency: number;
-  readonly #leaseOptions: { readonly holder: string; readonly ttlMs: number } | undefined;
+  readonly #leaseOptions:
+    | { readonly holder: string; readonly ttlMs: number; readonly routerOnly: boolean }
+    | undefined;
   readonly #logger: Logger;
   readonly #random: SeededRandom;
   readonly #newId: () => string;
@@ -504,6 +512,7 @@ export class ReplicaManager {
         : {
             holder: options.lease.holder,
             ttlMs: nonNegativeNumber('lease.ttlMs', options.lease.ttlMs, 30_000),
+            routerOnly: options.lease.routerOnly === true,
           };
     this.#logger = childLogger(options.logger ?? silentLogger, { service: options.service });
     this.#random = new SeededRandom(options.seed ?? 0);
@@ -760,6 +769,7 @@ export class ReplicaManager {
     if (this.#leaseOptions !== undefined && !(await this.#holdLease(now))) {
       await this.#follow();
       this.#ticks++;
+      this.#notifyReady();
       return;
     }
     if (!this.#recovered) await this.#recover();
@@ -791,13 +801,16 @@ export class ReplicaManager {
     }
     for (const [tracked, reason] of launches) this.#background(this.#launch(tracked, reason));
     this.#ticks++;
-    if (this.#readyVersion !== this.#notifiedReadyVersion) {
-      this.#notifiedReadyVersion = this.#readyVersion;
-      try {
-        this.#onReadyChange?.(this.readyReplicas());
-      } catch (error) {
-        this.#logger.error({ err: error }, 'onReadyChange threw');
-      }
+    this.#notifyReady();
+  }
+
+  #notifyReady(): void {
+    if (this.#readyVersion === this.#notifiedReadyVersion) return;
+    this.#notifiedReadyVersion = this.#readyVersion;
+    try {
+      this.#onReadyChange?.(this.readyReplicas());
+    } catch (error) {
+      this.#logger.error({ err: error }, 'onReadyChange threw');
     }
   }
 
@@ -816,6 +829,7 @@ export class ReplicaManager {
 
   async #holdLease(now: number): Promise<boolean> {
     const options = this.#leaseOptions!;
+    if (options.routerOnly) return false;
     try {
       if (this.#lease === undefined) {
         const lease = await this.store.acquireLease(
@@ -855,7 +869,14 @@ export class ReplicaManager {
     for (const record of stored.replicas) {
       seen.add(record.id);
       const existing = this.#replicas.get(record.id);
-      if (existing !== undefined && existing.state === record.state) continue;
+      if (
+        existing !== undefined &&
+        existing.endpoint === record.endpoint &&
+        (existing.state === record.state ||
+          JSON.stringify(existing.state) === JSON.stringify(record.state))
+      ) {
+        continue;
+      }
       const provider = this.#providers.get(record.provider);
       if (provider === undefined) continue;
       const tracked = this.#fromRecord(record, provider);
@@ -1781,6 +1802,17 @@ export class ReplicaManager {
   ): Promise<T> {
     const stop = this.#abort.signal;
     if (stop.aborted) return Promise.reject(new AbortedError('ReplicaManager stopped'));
+    const lease = this.#lease;
+    if (
+      this.#leaseOptions !== undefined &&
+      (lease === undefined || this.clock.now() >= lease.expiresAt)
+    ) {
+      // Fencing on the cloud side: a leader whose lease lapsed (paused, partitioned, store
+      // unreachable) starts no provider call, even one queued or retried earlier.
+      return Promise.reject(
+        new LeaseLostError(`${provider.name}.${method} refused: this host holds no live lease`),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
       let settled = false;

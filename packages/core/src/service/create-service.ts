@@ -32,7 +32,7 @@ import type { Policy } from '../policy/types.js';
 import type { ProviderV1 } from '../provider.js';
 import type { ProxyHandler } from '../router/proxy-handler.js';
 import { Router } from '../router/router.js';
-import type { RouterOptions } from '../router/router.js';
+import type { RequestRecorder, RouterOptions } from '../router/router.js';
 import { parseServiceSpec } from '../spec/service-spec.js';
 import type { ServiceSpec, ServiceSpecInput } from '../spec/service-spec.js';
 import { ServiceMetrics } from './service-metrics.js';
@@ -91,6 +91,12 @@ export interface CreateServiceOptions {
   readonly callTimeoutMs?: number | undefined;
   /** Leader election for many hosts sharing one store. */
   readonly lease?: LeaseOptions | undefined;
+  /**
+   * Also told of every request the router records (the autoscaler always is), e.g. to share
+   * this host's request rate with the leader through a shared store.
+   * @default undefined
+   */
+  readonly requestRecorder?: RequestRecorder | undefined;
   /**
    * Seed for jitter (reproducible virtual-time runs).
    * @default 0
@@ -243,7 +249,15 @@ export function createService(options: CreateServiceOptions): Service {
   const router = new Router({
     ...options.router,
     clock,
-    recorder: autoscaler,
+    recorder:
+      options.requestRecorder === undefined
+        ? autoscaler
+        : {
+            record(at) {
+              autoscaler.record(at);
+              options.requestRecorder!.record(at);
+            },
+          },
     loadBalancing: spec.loadBalancing,
     logger: options.router?.logger ?? {
       debug: (message, fields) => logger.debug({ ...fields }, message),
