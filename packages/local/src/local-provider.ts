@@ -332,6 +332,18 @@ export class LocalProvider implements ProviderV1 {
     if (instance && isLive(instance)) this.#kill(instance, 'preempted', 'capacity-drop');
   }
 
+  /**
+   * Announces that a spot replica will be reclaimed in `inMs` (an interruption notice,
+   * reported by `interruptions()`), then preempts it when the time comes.
+   */
+  interrupt(instanceId: string, inMs = this.#options.interruptionNoticeMs ?? 0): void {
+    const instance = this.#instances.get(instanceId);
+    if (instance === undefined || !isLive(instance)) return;
+    const now = this.#clock.now();
+    instance.notice = { instanceId, noticedAt: now, deadline: now + inMs };
+    this.#schedule();
+  }
+
   /** Process ids of live replicas, for tests and leak checks. */
   pids(): number[] {
     return [...this.#instances.values()]
@@ -463,7 +475,6 @@ export class LocalProvider implements ProviderV1 {
 
   /** Preempts the newest spot replicas of any location now above its capacity. */
   #checkCapacity(): void {
-    if (this.#options.spotCapacity === undefined) return;
     const now = this.#clock.now();
     const noticeMs = this.#options.interruptionNoticeMs ?? 0;
     for (const location of this.#locations) {
