@@ -49,6 +49,8 @@ export const NETWORK_API_VERSION = '2022-11-01';
 export const NETWORK_INTERFACE_API_VERSION = '2023-09-01';
 /** How many VMs `list` describes at once (one instance-view call each). */
 const DESCRIBE_CONCURRENCY = 8;
+/** Private IPs remembered (by NIC id) at most. */
+const MAX_CACHED_ADDRESSES = 4096;
 const IDEMPOTENCY_KEY = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -227,7 +229,8 @@ class AzureVmProvider implements AzureProvider {
     const instance = await this.#describe(vm, errorContext, abortSignal);
     if (instance === undefined) {
       // Deleted (or evicted) between creation and the instance-view read.
-      return this.#fromModel(vm, { state: 'preempted', reason: 'NotFoundAfterCreate' }, undefined);
+      const state = request.capacityType === 'spot' ? 'preempted' : 'terminated';
+      return this.#fromModel(vm, { state, reason: 'NotFoundAfterCreate' }, undefined);
     }
     return instance;
   }
@@ -586,6 +589,11 @@ class AzureVmProvider implements AzureProvider {
       ip = await this.#readPrivateIp(nicId, errorContext, abortSignal);
       if (ip === undefined) return undefined;
       this.#privateIps.set(key, ip);
+      // Evicted VMs vanish without a terminate: bound the cache instead of leaking.
+      if (this.#privateIps.size > MAX_CACHED_ADDRESSES) {
+        const oldest = this.#privateIps.keys().next().value;
+        if (oldest !== undefined) this.#privateIps.delete(oldest);
+      }
     }
     const host = ip.includes(':') ? `[${ip}]` : ip;
     return `http://${host}:${this.#settings.replicaPort}`;
