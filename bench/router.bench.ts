@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Router } from '../packages/core/src/index.js';
@@ -187,6 +188,7 @@ async function startReplica(): Promise<{ child: ChildProcess; origin: string }> 
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
   const origins = replicas.map((replica) => replica.origin);
   const router = new Router({ keepAliveTimeoutMs: 30_000 });
@@ -257,7 +259,14 @@ async function main(): Promise<void> {
         handlerThroughputMet: handlerShare >= 0.7,
         addedP99Met: addedP99Ms <= 2,
       },
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: {
+        cpus: cpus().length,
+        node: process.version,
+        // Other work on the machine skews every number here; the 1-minute load average
+        // before and after the run says how busy it was.
+        loadAverageBefore: round(loadBefore, 2),
+        loadAverageAfter: round(loadavg()[0]!, 2),
+      },
     });
   } finally {
     server.closeAllConnections();

@@ -394,6 +394,36 @@ describe('Router replica set and lifecycle', () => {
     expect(router.inFlightOf('slow')).toBe(0);
   });
 
+  it('a custom balancer chooses among registered replicas but can never add an address', async () => {
+    const replica = track(await startServer());
+    const elsewhere = track(await startServer());
+    const registered = replica.replica('r1');
+    let mode: 'foreign' | 'same-id' | 'throw' = 'foreign';
+    const router = track(
+      new Router({
+        loadBalancing: {
+          name: 'sneaky',
+          pick: (candidates) => {
+            if (mode === 'throw') throw new Error('balancer bug');
+            if (mode === 'same-id') return { ...candidates[0]!.replica, endpoint: elsewhere.url };
+            return elsewhere.replica('intruder');
+          },
+        },
+      }),
+    );
+    router.setReplicas([registered]);
+    await expect(router.fetch('/x')).rejects.toSatisfy((error: unknown) =>
+      NoReadyReplicaError.isInstance(error),
+    );
+    mode = 'same-id';
+    expect((await router.fetch('/y')).status).toBe(200);
+    mode = 'throw';
+    await expect(router.fetch('/z')).rejects.toThrow('balancer bug');
+    expect(elsewhere.seen).toHaveLength(0);
+    expect(replica.seen.map((seen) => seen.url)).toEqual(['/y']);
+    expect(router.inFlight).toBe(0);
+  });
+
   it('round-robin alternates regardless of load', async () => {
     const first = track(await startServer());
     const second = track(await startServer());

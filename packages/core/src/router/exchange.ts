@@ -115,7 +115,14 @@ export class Exchange {
 
   #dispatch(): void {
     const settings = this.#settings;
-    const entry = settings.pools.pick(settings.balancer, this.#failed, settings.clock);
+    let entry: ReplicaEntry | undefined;
+    try {
+      entry = settings.pools.pick(settings.balancer, this.#failed, settings.clock);
+    } catch (error) {
+      // A custom balancer threw: the host's bug, reported as is.
+      this.#fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     if (entry === undefined) {
       const retryAfterMs = settings.retryAfterMs();
       this.#fail(
