@@ -3,7 +3,7 @@
  * failure threshold); a {@link Prober} only answers "does this replica serve now?". The
  * default {@link HttpProber} asks over HTTP with undici; the simulator supplies its own.
  */
-import { Agent, request } from 'undici';
+import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { CapacityType } from '../provider.js';
@@ -173,15 +173,16 @@ export interface HttpProberOptions {
  */
 export class HttpProber implements Prober {
   readonly #probe: ResolvedReadinessProbe;
-  readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #body: string | undefined;
+  #dispatcher: Dispatcher | undefined;
+  // undici loads on the first probe: hosts that supply their own prober never pay for it.
+  #undici: Promise<typeof Undici> | undefined;
 
   constructor(options: HttpProberOptions = {}) {
     this.#probe = resolveReadinessProbe(options.readinessProbe);
     this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher =
-      options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+    this.#dispatcher = options.dispatcher;
     this.#body = this.#probe.method === 'POST' ? JSON.stringify(this.#probe.body ?? {}) : undefined;
   }
 
@@ -190,7 +191,10 @@ export class HttpProber implements Prober {
     const headers: Record<string, string> = { ...this.#probe.headers };
     if (this.#body !== undefined) headers['content-type'] ??= 'application/json';
     try {
-      const response = await request(url, {
+      this.#undici ??= import('undici');
+      const undici = await this.#undici;
+      this.#dispatcher ??= new undici.Agent({ keepAliveTimeout: 10_000, connections: 64 });
+      const response = await undici.request(url, {
         method: this.#probe.method,
         headers,
         body: this.#body,
@@ -207,6 +211,10 @@ export class HttpProber implements Prober {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.destroy();
+    const dispatcher = this.#dispatcher;
+    if (this.#ownsDispatcher && dispatcher !== undefined) {
+      this.#dispatcher = undefined;
+      await dispatcher.destroy();
+    }
   }
 }

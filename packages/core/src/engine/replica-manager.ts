@@ -9,6 +9,7 @@
  * does O(replicas) work, allocates little and writes nothing to the store.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
@@ -282,6 +283,8 @@ interface Tracked {
   readonly idempotencyKey: string;
   readonly launchedAt: number;
   state: ReplicaState;
+  /** The last instance id known (kept in final states, for the cleanup terminate). */
+  instanceId: string | undefined;
   endpoint: string | undefined;
   interruptionNoticedAt: number | undefined;
   released: boolean;
@@ -385,8 +388,7 @@ export class ReplicaManager {
   readonly #offeringsRefreshMs: number;
   readonly #probeConcurrency: number;
   readonly #leaseOptions:
-    | { readonly holder: string; readonly ttlMs: number; readonly routerOnly: boolean }
-    | undefined;
+    { readonly holder: string; readonly ttlMs: number; readonly routerOnly: boolean } | undefined;
   readonly #logger: Logger;
   readonly #random: SeededRandom;
   readonly #newId: () => string;
@@ -405,6 +407,7 @@ export class ReplicaManager {
   #lastPolicyState: string | undefined;
   #pendingDeletes: string[] = [];
   #pendingIntentDeletes: string[] = [];
+  #pendingIntentWrites: LaunchIntent[] = [];
   #currentTarget = 0;
   #fallbackActive = false;
   #readyVersion = 0;
@@ -523,6 +526,8 @@ export class ReplicaManager {
     for (const name of providers.keys()) {
       this.#queues.set(name, new PQueue({ concurrency }));
     }
+    // Every in-flight provider call and probe batch listens on the stop signal.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   // ---------------------------------------------------------------- events
@@ -575,7 +580,7 @@ export class ReplicaManager {
       provider: tracked.provider.name,
       location: tracked.location,
       capacityType: tracked.capacityType,
-      instanceId: instanceIdOf(tracked.state),
+      instanceId: tracked.instanceId,
     };
   }
 
@@ -725,7 +730,7 @@ export class ReplicaManager {
       const status = tracked.state.status;
       countsByStatus[status] = (countsByStatus[status] ?? 0) + 1;
       const price = this.#prices.get(`${tracked.location}|${tracked.capacityType}`)?.hourlyPrice;
-      const instanceId = instanceIdOf(tracked.state);
+      const instanceId = tracked.instanceId;
       if (instanceId !== undefined && !tracked.released && price !== undefined) {
         costPerHour += price;
       }
@@ -901,6 +906,7 @@ export class ReplicaManager {
       idempotencyKey: record.idempotencyKey,
       launchedAt: record.launchedAt,
       state: record.state,
+      instanceId: instanceIdOf(record.state) ?? record.instanceId,
       endpoint: record.endpoint,
       interruptionNoticedAt: record.interruptionNoticedAt,
       released: record.released ?? false,
@@ -1099,7 +1105,7 @@ export class ReplicaManager {
     for (const notice of notices) byInstance.set(notice.instanceId, notice);
     for (const tracked of this.#replicas.values()) {
       if (tracked.interruptionNoticedAt !== undefined || !isAlive(tracked.state.status)) continue;
-      const instanceId = instanceIdOf(tracked.state);
+      const instanceId = tracked.instanceId;
       const notice = instanceId === undefined ? undefined : byInstance.get(instanceId);
       if (notice === undefined) continue;
       tracked.interruptionNoticedAt = notice.noticedAt ?? now;
@@ -1180,7 +1186,7 @@ export class ReplicaManager {
   #pickInstance(tracked: Tracked, instances: Instance[] | undefined): Instance | undefined {
     if (instances === undefined || instances.length === 0) return undefined;
     if (instances.length === 1) return instances[0];
-    const known = instanceIdOf(tracked.state);
+    const known = tracked.instanceId;
     let chosen = known === undefined ? undefined : instances.find((item) => item.id === known);
     if (chosen === undefined) {
       const alive = instances
@@ -1264,6 +1270,7 @@ export class ReplicaManager {
     const next = transition(previous, event);
     if (next === previous) return false;
     tracked.state = next;
+    tracked.instanceId = instanceIdOf(next) ?? tracked.instanceId;
     tracked.dirty = true;
     tracked.view = undefined;
     if (previous.status === 'ready' || next.status === 'ready') this.#readyVersion++;
@@ -1518,7 +1525,10 @@ export class ReplicaManager {
     for (const tracked of this.#replicas.values()) {
       if (tracked.state.status !== 'pending' || tracked.launching) continue;
       if (listings.get(tracked.provider.name) === undefined) continue;
-      tracked.intent ??= this.#intentOf(tracked);
+      if (tracked.intent === undefined) {
+        tracked.intent = this.#intentOf(tracked);
+        this.#pendingIntentWrites.push(tracked.intent);
+      }
       if (now - tracked.launchedAt > this.#intentTtlMs || tracked.launchAttempts >= 3) {
         this.#fail(tracked, 'launch unresolved: no instance after retries');
         this.#observePolicy({
@@ -1606,6 +1616,7 @@ export class ReplicaManager {
     );
     tracked.intent = this.#intentOf(tracked);
     tracked.dirty = true;
+    this.#pendingIntentWrites.push(tracked.intent);
     this.#replicas.set(id, tracked);
     return tracked;
   }
@@ -1671,10 +1682,15 @@ export class ReplicaManager {
     }
     tracked.launching = false;
     if (this.#replicas.get(tracked.id) !== tracked || tracked.state.status !== 'pending') return;
+    const now = this.clock.now();
+    if (!ALIVE_INSTANCE.has(instance.state)) {
+      // A relaunch under the same key returned the instance that already ended.
+      this.#applyFacts(tracked, instance, now);
+      return;
+    }
     this.#resolveIntent(tracked);
     tracked.seenInList = false;
     if (instance.endpoint !== undefined) tracked.endpoint = instance.endpoint;
-    const now = this.clock.now();
     if (instance.state === 'running') {
       this.#setState(tracked, { type: 'instance-running', instanceId: instance.id, at: now });
     } else {
@@ -1727,7 +1743,7 @@ export class ReplicaManager {
   }
 
   async #terminate(tracked: Tracked): Promise<void> {
-    const instanceId = instanceIdOf(tracked.state);
+    const instanceId = tracked.instanceId;
     if (instanceId === undefined) {
       // Nothing was launched (or it is unknown): the listing decides.
       return;
@@ -1901,19 +1917,23 @@ export class ReplicaManager {
     const policyChanged = policyText !== undefined && policyText !== this.#lastPolicyState;
     const deleteReplicas = this.#pendingDeletes;
     const deleteIntents = this.#pendingIntentDeletes;
+    const intents = this.#pendingIntentWrites;
     if (
       replicas.length === 0 &&
       deleteReplicas.length === 0 &&
       deleteIntents.length === 0 &&
+      intents.length === 0 &&
       !policyChanged
     ) {
       return;
     }
     this.#pendingDeletes = [];
     this.#pendingIntentDeletes = [];
+    this.#pendingIntentWrites = [];
     const write: StateWrite = {
       replicas,
       deleteReplicas,
+      intents,
       deleteIntents,
       policyState: policyChanged ? policyState : undefined,
     };
@@ -1927,6 +1947,7 @@ export class ReplicaManager {
       }
       this.#pendingDeletes.push(...deleteReplicas);
       this.#pendingIntentDeletes.push(...deleteIntents);
+      this.#pendingIntentWrites.push(...intents);
       if (LeaseLostError.isInstance(error)) this.#loseLease();
       throw error;
     }
@@ -2028,6 +2049,7 @@ function toRecord(tracked: Tracked): ReplicaRecord {
     idempotencyKey: tracked.idempotencyKey,
     launchedAt: tracked.launchedAt,
     state: tracked.state,
+    instanceId: tracked.instanceId,
     endpoint: tracked.endpoint,
     interruptionNoticedAt: tracked.interruptionNoticedAt,
     released: tracked.released,

@@ -26,6 +26,8 @@ export interface ReplicaRecord {
   readonly launchedAt: number;
   /** Lifecycle snapshot. */
   readonly state: ReplicaState;
+  /** The last instance id known; kept in final states until the instance is released. */
+  readonly instanceId?: string | undefined;
   /** Base URL of the replica, once the provider reports one. */
   readonly endpoint?: string | undefined;
   /** Epoch ms of the interruption notice, if the provider sent one. */
