@@ -300,6 +300,21 @@ describe('list', () => {
     expect(current.fake.vm('spothedge-chat-z3')).toBeUndefined();
   });
 
+  it('rejects a Spot launch beyond the Spot quota with QuotaExceededError, on-demand still launches', async () => {
+    const current = await start();
+    current.fake.setSpotQuota(1);
+    await launch(current, { key: 'chat-q1' });
+    await expect(
+      launch(current, { key: 'chat-q2', location: 'azure/eastus/2' }),
+    ).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      location: 'azure/eastus/2',
+      capacityType: 'spot',
+    });
+    await launch(current, { key: 'chat-q3', capacityType: 'on-demand' });
+    expect(current.fake.vms).toHaveLength(2);
+  });
+
   it('skips a VM deleted between the list and its instance view', async () => {
     const current = await start();
     await launch(current, { key: 'chat-racing' });

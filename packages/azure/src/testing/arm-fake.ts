@@ -127,6 +127,7 @@ export class ArmFake {
   readonly #capacity = new Map<string, number>();
   readonly #schedules = new Map<string, ScheduleEntry[]>();
   readonly #prices = new Map<string, FakeRetailPrice>();
+  #spotQuota: number | undefined;
   #url = '';
   #nextIp = 4;
 
@@ -232,6 +233,15 @@ export class ArmFake {
       [...schedule].sort((left, right) => left.at - right.at),
     );
     this.#applySchedules();
+  }
+
+  /**
+   * Limits how many Spot VMs may exist at once across the subscription (the
+   * `LowPriorityCores` quota, counted in VMs here); `undefined` removes the limit. A create
+   * beyond it is refused at once with 409 `OperationNotAllowed` and Azure's quota text.
+   */
+  setSpotQuota(maxSpotVms: number | undefined): void {
+    this.#spotQuota = maxSpotVms;
   }
 
   /** Evicts a Spot VM as Azure would (deleted, or deallocated under policy `Deallocate`). */
@@ -582,6 +592,21 @@ export class ArmFake {
     if (problem !== undefined) return this.#json(response, 400, { error: problem });
     const priority = (properties['priority'] as FakeVm['priority'] | undefined) ?? 'Regular';
     const region = vmBody.location!;
+    const spotVms = this.vms.filter((vm) => vm.priority !== 'Regular' && this.#holdsCapacity(vm));
+    if (
+      priority !== 'Regular' &&
+      this.#spotQuota !== undefined &&
+      spotVms.length >= this.#spotQuota
+    ) {
+      return this.#json(
+        response,
+        409,
+        armError(
+          'OperationNotAllowed',
+          `Operation could not be completed as it results in exceeding approved LowPriorityCores quota. Additional details - Deployment Model: Resource Manager, Location: ${region}, Current Limit: ${this.#spotQuota}, Current Usage: ${spotVms.length}, Additional Required: 1.`,
+        ),
+      );
+    }
     const zone = vmBody.zones?.[0];
     const spot = priority !== 'Regular';
     const vm = this.#newVm(
