@@ -215,9 +215,11 @@ class ResponseSink implements ExchangeSink {
     this.#res.end();
   }
 
-  onError(error: Error, responded: boolean): void {
+  onError(error: Error): void {
     const res = this.#res;
-    if (responded || res.headersSent) {
+    // `headersSent` turns true at `writeHead`; before it (even after the replica answered,
+    // if its headers were unusable) a status code can still be sent.
+    if (res.headersSent) {
       // Too late for a status code: cut the connection so the client sees a broken body.
       res.destroy();
       return;
