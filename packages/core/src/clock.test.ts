@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, SystemClock } from './clock.js';
 import { AbortedError } from './errors.js';
@@ -165,13 +167,41 @@ describe('SystemClock', () => {
     clock.clearTimeout(handle);
   });
 
-  it('keeps the process alive while a sleep is awaited, and releases it after', async () => {
+  it('keeps the process alive while a sleep is awaited (counted as an active timer)', async () => {
     const clock = new SystemClock();
     const before = activeTimeouts();
     const sleeping = clock.sleep(20);
+    // Synchronous, so no other timer of the worker can come or go in between.
     expect(activeTimeouts()).toBe(before + 1);
     await sleeping;
-    expect(activeTimeouts()).toBe(before);
+  });
+
+  it('in a real process: awaited sleeps hold it, setTimeout timers and aborted sleeps do not', async () => {
+    // Counting active timers after an await races with the worker's own timers; a child
+    // process shows the behaviour deterministically: it must print both lines and exit
+    // without waiting for the 60 s timer or the aborted 60 s sleep.
+    const clockModule = new URL('./clock.ts', import.meta.url).href;
+    const script = [
+      `const { SystemClock } = await import(${JSON.stringify(clockModule)});`,
+      'const clock = new SystemClock();',
+      "clock.setTimeout(() => console.log('unref timer fired'), 60_000);",
+      'const controller = new AbortController();',
+      "const aborted = clock.sleep(60_000, controller.signal).catch(() => console.log('aborted'));",
+      'controller.abort();',
+      'await aborted;',
+      'await clock.sleep(100);',
+      "console.log('woke');",
+    ].join('\n');
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '--eval', script],
+        { cwd: fileURLToPath(new URL('../../../', import.meta.url)), timeout: 30_000 },
+        (error, stdout, stderr) =>
+          error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`)),
+      );
+    });
+    expect(output.trim().split('\n')).toEqual(['aborted', 'woke']);
   });
 
   it('fires timers, and clearTimeout cancels them', async () => {
