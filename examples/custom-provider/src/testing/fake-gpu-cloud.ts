@@ -110,6 +110,11 @@ export class FakeGpuCloud {
     return `http://127.0.0.1:${port}`;
   }
 
+  /** Where preemption notices go, if set. */
+  get webhookUrl(): string | undefined {
+    return this.#webhook?.url;
+  }
+
   /** Where preemption notices go from now on. */
   setWebhook(url: string, secret: string): void {
     this.#webhook = { url, secret };
