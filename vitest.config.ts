@@ -11,11 +11,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions: nodeConditions, externalConditions: ['@spothedge/source'] } },
   test: {
-    include: [
-      'packages/*/src/**/*.test.ts',
-      'examples/*/**/*.test.ts',
-      'test/**/*.test.ts',
-    ],
+    include: ['packages/*/src/**/*.test.ts', 'examples/*/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -13,13 +13,18 @@ try {
 }
 const passed = report.numPassedTests ?? 0;
 // Suites that failed to load hold no test results; count each as a failure.
-const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(report);
+const failed =
+  (report.numFailedTests ?? 0) +
+  (report.numFailedTestSuites ?? 0) -
+  countSuitesWithFailedTests(report);
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
 
 function countSuitesWithFailedTests(data) {
   return (data.testResults ?? []).filter(
-    (suite) => suite.status === 'failed' && (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
+    (suite) =>
+      suite.status === 'failed' &&
+      (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
   ).length;
 }

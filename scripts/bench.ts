@@ -18,7 +18,8 @@ const available = readdirSync(new URL('../bench/', import.meta.url))
   .filter((file) => file.endsWith('.bench.ts'))
   .map((file) => file.slice(0, -'.bench.ts'.length))
   .sort();
-const chosen = filters.length === 0 ? available : available.filter((name) => filters.includes(name));
+const chosen =
+  filters.length === 0 ? available : available.filter((name) => filters.includes(name));
 if (chosen.length === 0) {
   console.error(`No benchmark matches ${filters.join(', ')}; available: ${available.join(', ')}`);
   process.exit(1);

@@ -229,10 +229,7 @@ export class ProviderError extends SpotHedgeError {
   static override readonly code = ErrorCode.ProviderFailure;
   declare readonly code: typeof ErrorCode.ProviderFailure;
   readonly providerCode: string | undefined;
-  constructor(
-    message: string,
-    fields: { providerCode?: string } & SpotHedgeErrorOptions = {},
-  ) {
+  constructor(message: string, fields: { providerCode?: string } & SpotHedgeErrorOptions = {}) {
     super(message, fields);
     this.providerCode = fields.providerCode;
   }
