@@ -98,13 +98,21 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const coldStartTicks = Math.ceil(coldStartSeconds / trace.tickSeconds);
   const offsets = windowOffsets({ traceTicks: trace.ticks, windowTicks, repeats, seed });
   const model = options.serviceModel ?? {};
-  const arrivals = offsets.map((offset, repeat) =>
-    options.workload?.arrivals({
+  const arrivals = offsets.map((offset, repeat) => {
+    const arrivalOptions = {
       durationSeconds: windowTicks * trace.tickSeconds,
       startSeconds: offset * trace.tickSeconds,
       seed: seed * 1_000 + repeat,
-    }),
-  );
+    };
+    const workload = options.workload;
+    if (workload === undefined) return undefined;
+    return (
+      workload.arrivalsByClient?.(arrivalOptions) ?? {
+        times: workload.arrivals(arrivalOptions),
+        clients: undefined,
+      }
+    );
+  });
   const total = options.policies.length * repeats;
   let done = 0;
   const results: ExperimentResult[] = [];
@@ -146,8 +154,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     let failed = 0;
     if (options.workload !== undefined) {
       const parts = timelines.map((timeline, repeat) =>
-        simulateLatency(timeline, arrivals[repeat]!, {
-          balancer: createLoadBalancer(model.loadBalancing ?? 'round-robin'),
+        simulateLatency(timeline, arrivals[repeat]!.times, {
+          // One balancer per client: each client dispatches on its own (the paper's model).
+          balancer: () => createLoadBalancer(model.loadBalancing ?? 'round-robin'),
+          clients: arrivals[repeat]!.clients,
           meanServiceSeconds: model.meanServiceSeconds,
           concurrency: model.concurrency,
           timeoutSeconds: model.timeoutSeconds,

@@ -13,8 +13,14 @@ import type { BalancerCandidate, LoadBalancer } from '@spothedge/core';
 import type { Timeline } from './timeline.js';
 
 export interface ServiceModelOptions {
-  /** Picks the replica for each request (the router's `RoundRobinBalancer`, `LeastLoadBalancer`, ...). */
-  readonly balancer: LoadBalancer;
+  /**
+   * Picks the replica for each request: the router's `RoundRobinBalancer`,
+   * `LeastLoadBalancer`, ... — or a factory, called once per client when `clients` is
+   * given (each client dispatches on its own, as in the paper's model).
+   */
+  readonly balancer: LoadBalancer | (() => LoadBalancer);
+  /** The client of each arrival (parallel to `arrivals`). */
+  readonly clients?: Int32Array | undefined;
   /** Mean service time in seconds (exponential). @default 10 */
   readonly meanServiceSeconds?: number | undefined;
   /** Requests a replica serves at once. @default 1 */
@@ -64,6 +70,19 @@ export function simulateLatency(
   const byReady = timeline.replicas
     .filter((replica) => replica.readyTick !== undefined && replica.readyTick < replica.endTick)
     .sort((a, b) => a.readyTick! - b.readyTick! || a.launchTick - b.launchTick);
+  const shared = typeof options.balancer === 'function' ? undefined : options.balancer;
+  const factory = typeof options.balancer === 'function' ? options.balancer : undefined;
+  const balancers = new Map<number, LoadBalancer>();
+  const balancerFor = (index: number): LoadBalancer => {
+    if (shared !== undefined) return shared;
+    const client = options.clients?.[index] ?? 0;
+    let balancer = balancers.get(client);
+    if (balancer === undefined) {
+      balancer = factory!();
+      balancers.set(client, balancer);
+    }
+    return balancer;
+  };
   const latencies = new Float64Array(arrivals.length);
   let failed = 0;
   let next = 0;
@@ -104,7 +123,7 @@ export function simulateLatency(
       server.candidate.inFlight = server.completions.length - server.head;
       candidates.push(server.candidate);
     }
-    const picked = candidates.length === 0 ? undefined : options.balancer.pick(candidates);
+    const picked = candidates.length === 0 ? undefined : balancerFor(index).pick(candidates);
     const server =
       picked && active.find((candidate) => candidate.candidate.replica.id === picked.id);
     if (!server) {

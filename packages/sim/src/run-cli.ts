@@ -32,8 +32,9 @@ export const USAGE = `Usage: spothedge-sim --trace DIR|synthetic:SEED [options]
   --hours H                    window length (default 24)
   --repeats N                  windows per policy, at the paper's random offsets (default 10)
   --seed N                     seed of offsets, placement, workload (default 0)
-  --workload none|poisson:RATE|maf:PATH|bursty:RATE
-                               requests for latency (default none)
+  --workload none|paper|poisson:RATE|poisson:NxRATE|maf:PATH|bursty:RATE
+                               requests for latency (default none; paper = the paper's
+                               3 clients x 0.05/s, each dispatching round-robin)
   --load-balancing round-robin|least-load
                                the router's balancer in the service model (default round-robin)
   --json                       print {"results":[...]} only

@@ -187,10 +187,18 @@ export class TraceProvider implements ProviderV1 {
     if (request.capacityType === 'spot') {
       const capacity = this.capacityAt(zone, this.#appliedTick);
       if (this.#aliveSpot[zone]!.length >= capacity) {
-        throw new CapacityUnavailableError(
-          `No spot capacity in ${request.location} at trace tick ${this.#startTick + this.#appliedTick} (${capacity} held)`,
-          { location: request.location, capacityType: 'spot' },
-        );
+        // Capacity failures are routine here (thousands per simulated day); a stack trace
+        // would cost more than the rest of the launch.
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+          throw new CapacityUnavailableError(
+            `No spot capacity in ${request.location} at trace tick ${this.#startTick + this.#appliedTick} (${capacity} held)`,
+            { location: request.location, capacityType: 'spot' },
+          );
+        } finally {
+          Error.stackTraceLimit = limit;
+        }
       }
     }
     const now = this.#clock.now();

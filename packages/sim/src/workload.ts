@@ -19,6 +19,11 @@ export interface Workload {
   readonly name: string;
   /** Sorted arrival times in seconds from the window start. */
   arrivals(options: ArrivalOptions): Float64Array;
+  /**
+   * The same arrivals tagged with the client that sent each (multi-client workloads), so
+   * each client can dispatch with its own balancer, as the paper's latency model does.
+   */
+  arrivalsByClient?(options: ArrivalOptions): { times: Float64Array; clients: Int32Array };
 }
 
 function exponential(random: SeededRandom, mean: number): number {
@@ -39,6 +44,12 @@ export interface PoissonWorkloadOptions {
   readonly rate: number;
   /** Independent Poisson clients (the paper uses 3 at 0.05 requests/s). @default 1 */
   readonly clients?: number | undefined;
+  /**
+   * Reproduce the paper artifact's seeding quirk: every client after the first repeats the
+   * second client's arrival times (they share a seed), which makes requests come in pairs.
+   * @default false
+   */
+  readonly artifactSeeding?: boolean | undefined;
 }
 
 /**
@@ -53,19 +64,36 @@ export function poissonWorkload(options: PoissonWorkloadOptions): Workload {
   requirePositive('rate', options.rate);
   const clients = options.clients ?? 1;
   requirePositive('clients', clients);
-  return {
-    name: clients === 1 ? `poisson:${options.rate}` : `poisson:${clients}x${options.rate}`,
-    arrivals({ durationSeconds, seed }) {
-      const random = new SeededRandom(seed ^ 0x5eed);
-      const times: number[] = [];
-      for (let client = 0; client < clients; client++) {
-        for (let at = exponential(random, 1 / options.rate); at < durationSeconds;) {
-          times.push(at);
-          at += exponential(random, 1 / options.rate);
-        }
+  const byClient = ({ durationSeconds, seed }: ArrivalOptions) => {
+    const random = new SeededRandom(seed ^ 0x5eed);
+    const tagged: Array<[number, number]> = [];
+    let previous: number[] = [];
+    for (let client = 0; client < clients; client++) {
+      if (options.artifactSeeding && client >= 2) {
+        for (const at of previous) tagged.push([at, client]);
+        continue;
       }
-      return Float64Array.from(times).sort();
-    },
+      previous = [];
+      for (let at = exponential(random, 1 / options.rate); at < durationSeconds;) {
+        tagged.push([at, client]);
+        previous.push(at);
+        at += exponential(random, 1 / options.rate);
+      }
+    }
+    tagged.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    return {
+      times: Float64Array.from(tagged, ([at]) => at),
+      clients: Int32Array.from(tagged, ([, client]) => client),
+    };
+  };
+  return {
+    name: options.artifactSeeding
+      ? 'paper'
+      : clients === 1
+        ? `poisson:${options.rate}`
+        : `poisson:${clients}x${options.rate}`,
+    arrivals: (arrivalOptions) => byClient(arrivalOptions).times,
+    arrivalsByClient: byClient,
   };
 }
 
@@ -194,10 +222,13 @@ export function burstyWorkload(options: BurstyWorkloadOptions): Workload {
 
 /**
  * Parses a CLI workload spec: `none`, `poisson:RATE` (one stream; `poisson:3x0.05` for
- * three clients), `maf:PATH`, `bursty:RATE`.
+ * three clients), `paper` (3 × 0.05 with the artifact's shared-seed clients), `maf:PATH`,
+ * `bursty:RATE`.
  */
 export function parseWorkload(spec: string): Workload | undefined {
   if (spec === 'none' || spec === '') return undefined;
+  // The paper's latency workload, quirk included: 3 clients × 0.05 requests/s.
+  if (spec === 'paper') return poissonWorkload({ rate: 0.05, clients: 3, artifactSeeding: true });
   const [kind, ...rest] = spec.split(':');
   const argument = rest.join(':');
   switch (kind) {

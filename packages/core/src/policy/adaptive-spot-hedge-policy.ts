@@ -83,12 +83,19 @@ export interface AdaptiveSpotHedgePolicyOptions {
    * @default 0.5
    */
   readonly rebalanceRisk?: number | undefined;
-  /** Extra spot replicas kept while the fleet is at risk. @default 1 */
+  /** Extra spot replicas kept while the fleet is at risk. @default 0 */
   readonly riskOverprovision?: number | undefined;
-  /** Count warming spot replicas toward the on-demand need. @default true */
+  /** Count warming spot replicas toward the on-demand need (cheaper, less available on the shared traces). @default false */
   readonly countStartingSpot?: boolean | undefined;
   /** Cover missing *extra* spot with on-demand only while at risk. @default false */
   readonly hedgeOnlyAtRisk?: boolean | undefined;
+  /**
+   * On-demand replicas kept so that losing the location with the most ready spot replicas
+   * leaves the target ready — only when that many suffice (more would cost more than the
+   * outage it prevents). On the shared traces 1 buys availability for cost.
+   * @default 0
+   */
+  readonly zoneHedge?: number | undefined;
   /** Seed (ties are broken at random among equally good locations). @default 0 */
   readonly seed?: number | undefined;
 }
@@ -119,6 +126,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly riskOverprovision: number;
   readonly countStartingSpot: boolean;
   readonly hedgeOnlyAtRisk: boolean;
+  readonly zoneHedge: number;
   readonly #random: SeededRandom;
   readonly #scores = new Map<string, Score>();
   readonly #failedAt = new Map<string, number>();
@@ -160,10 +168,11 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     this.riskOverprovision = nonNegativeIntegerOption(
       'options.riskOverprovision',
       options.riskOverprovision,
-      1,
+      0,
     );
-    this.countStartingSpot = options.countStartingSpot ?? true;
+    this.countStartingSpot = options.countStartingSpot ?? false;
     this.hedgeOnlyAtRisk = options.hedgeOnlyAtRisk ?? false;
+    this.zoneHedge = nonNegativeIntegerOption('options.zoneHedge', options.zoneHedge, 0);
     this.rebalanceRisk = numberInRangeOption(
       'options.rebalanceRisk',
       options.rebalanceRisk,
@@ -217,9 +226,20 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     // launched now would: they count toward the need, unless told otherwise.
     const startingSpot = this.countStartingSpot ? summary.aliveSpot.length - summary.readySpot : 0;
     const spotNeeded = atRisk || !this.hedgeOnlyAtRisk ? spotTarget : target - base;
+    // Zone-loss hedge: if the location holding most ready spot replicas went dark now, the
+    // rest (plus on-demand) must still reach the target; up to `zoneHedge` on-demand
+    // replicas are kept for that.
+    const readyByLocation = new Map<string, number>();
+    for (const replica of summary.aliveSpot) {
+      if (isReady(replica))
+        readyByLocation.set(replica.location, (readyByLocation.get(replica.location) ?? 0) + 1);
+    }
+    const largestReadyGroup = Math.max(0, ...readyByLocation.values());
+    const zoneLossDeficit = Math.max(0, target - base - (summary.readySpot - largestReadyGroup));
+    const zoneHedge = zoneLossDeficit <= this.zoneHedge ? zoneLossDeficit : 0;
     const onDemandTarget = Math.min(
       target,
-      base + Math.max(0, spotNeeded - summary.readySpot - startingSpot),
+      base + Math.max(0, spotNeeded - summary.readySpot - startingSpot, zoneHedge),
     );
 
     const usable = summary.spotLocations.filter(

@@ -1,0 +1,82 @@
+/**
+ * `pnpm bench --filter sim`: wall time of the full grid — 3 shared traces × 7 policies ×
+ * 10 repeats × 24 h windows, without a workload and with the paper's Poisson workload —
+ * and of the omniscient optimum for one 24 h window per trace. Targets (issue 4): ≤ 10 s,
+ * ≤ 60 s, ≤ 30 s. Needs `../shared/traces` beside the repository; without it, runs the
+ * same grid on three synthetic traces and says so.
+ */
+import {
+  generateSyntheticTrace,
+  hasSharedTraces,
+  loadTrace,
+  poissonWorkload,
+  runExperiment,
+  sharedTracePath,
+  sliceTrace,
+  solveOptimum,
+  windowOffsets,
+} from '../packages/sim/src/index.js';
+import type { ExperimentResult, PolicyName, SpotTrace } from '../packages/sim/src/index.js';
+import { round, writeResult } from './results.js';
+
+const policies: PolicyName[] = [
+  'on-demand',
+  'even-spread',
+  'round-robin',
+  'static-mix',
+  'spothedge-paper',
+  'spothedge-skypilot',
+  'spothedge',
+];
+const repeats = Number(process.env.SIM_BENCH_REPEATS ?? 10);
+const traces: SpotTrace[] = hasSharedTraces
+  ? ['aws1', 'aws3', 'gcp1'].map((name) => loadTrace({ path: sharedTracePath(name) }))
+  : [1, 2, 3].map((seed) => generateSyntheticTrace({ seed, hours: 96 }));
+if (!hasSharedTraces)
+  console.error('../shared/traces not found: benchmarking synthetic traces instead');
+
+async function grid(workload: boolean): Promise<{ seconds: number; rows: ExperimentResult[] }> {
+  const started = performance.now();
+  const rows: ExperimentResult[] = [];
+  for (const trace of traces) {
+    rows.push(
+      ...(await runExperiment({
+        trace,
+        policies,
+        repeats,
+        workload: workload ? poissonWorkload({ rate: 0.05, clients: 3 }) : undefined,
+      })),
+    );
+  }
+  return { seconds: (performance.now() - started) / 1000, rows };
+}
+
+const plain = await grid(false);
+const withWorkload = await grid(true);
+const optimum: Record<string, number> = {};
+for (const trace of traces) {
+  const [offset] = windowOffsets({ traceTicks: trace.ticks, windowTicks: 2880, repeats: 1 });
+  const result = await solveOptimum({ trace: sliceTrace(trace, offset!, 2880) });
+  optimum[trace.name] = round(result.solveMs / 1000);
+}
+writeResult('sim', {
+  traces: traces.map((trace) => trace.name),
+  policies,
+  repeats,
+  hours: 24,
+  gridSeconds: round(plain.seconds),
+  gridTargetSeconds: 10,
+  gridWithPoissonSeconds: round(withWorkload.seconds),
+  gridWithPoissonTargetSeconds: 60,
+  optimumSecondsPerWindow: optimum,
+  optimumTargetSeconds: 30,
+  runsPerSecond: round((traces.length * policies.length * repeats) / plain.seconds),
+  results: plain.rows.map(({ trace, policy, availability, availabilityMin, cost, runtimeMs }) => ({
+    trace,
+    policy,
+    availability: round(availability, 4),
+    availabilityMin: round(availabilityMin, 4),
+    cost: round(cost, 3),
+    runtimeMs,
+  })),
+});
