@@ -9,7 +9,9 @@
  *   direct vs through the handler: the added p99.
  * Targets: handler throughput >= 70% of direct; added p99 <= 2 ms at 500 requests/s.
  * The HTTP load generator runs in a worker thread so it does not share the router's event
- * loop. Imports core's source directly: the repository root does not depend on the package.
+ * loop. Scenarios alternate over `ROUTER_BENCH_ROUNDS` rounds (default 3) of
+ * `ROUTER_BENCH_MS` (default 3 000) after a 1 s warm-up; results are per-round medians.
+ * Imports core's source directly: the repository root does not depend on the package.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -23,8 +25,9 @@ import { round, writeResult } from './results.js';
 
 const CONNECTIONS = 64;
 const WARMUP_MS = 1_000;
-const MEASURE_MS = Number(process.env.ROUTER_BENCH_MS ?? 5_000);
+const MEASURE_MS = Number(process.env.ROUTER_BENCH_MS ?? 3_000);
 const RATE = 500;
+const ROUNDS = Number(process.env.ROUTER_BENCH_ROUNDS ?? 3);
 
 const REPLICA_SOURCE = `
 const http = require('node:http');
@@ -110,7 +113,15 @@ interface Scenario {
 const requireFromCore = createRequire(new URL('../packages/core/package.json', import.meta.url));
 const undiciPath = requireFromCore.resolve('undici');
 interface UndiciPool {
-  request(options: { path: string; method: 'GET' }): Promise<{ body: { dump(): Promise<void> } }>;
+  request(options: {
+    path: string;
+    method: 'GET';
+    headers?: Record<string, string | string[] | undefined>;
+  }): Promise<{
+    statusCode?: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: { dump(): Promise<void>; pipe(destination: NodeJS.WritableStream): void };
+  }>;
   close(): Promise<void>;
 }
 const { Pool } = requireFromCore('undici') as {
@@ -149,6 +160,20 @@ function scenario(result: LoadResult): Scenario {
     p50Ms: round(percentile(sorted, 0.5)),
     p99Ms: round(percentile(sorted, 0.99)),
     errors: result.errors,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function medianScenario(results: readonly Scenario[]): Scenario {
+  return {
+    requestsPerSecond: median(results.map((result) => result.requestsPerSecond)),
+    p50Ms: median(results.map((result) => result.p50Ms)),
+    p99Ms: median(results.map((result) => result.p99Ms)),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
   };
 }
 
@@ -205,43 +230,91 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxyOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  try {
-    const direct = scenario(await runWorker(origins));
-    const handler = scenario(await runWorker([proxyOrigin]));
+  // Reference floor: the least a proxy can do per request (no balancing, no header
+  // hygiene, no failover), to tell the router's own cost from the cost of a second hop.
+  const barePools = origins.map((origin) => new Pool(origin, { connections: CONNECTIONS }));
+  let bareNext = 0;
+  const bare: Server = createServer((req, res) => {
+    const { host: _host, connection: _connection, ...headers } = req.headers;
+    barePools[bareNext++ % barePools.length]!.request({
+      path: req.url ?? '/',
+      method: 'GET',
+      headers,
+    }).then(
+      ({ statusCode, headers: responseHeaders, body }) => {
+        res.writeHead(statusCode ?? 200, responseHeaders);
+        body.pipe(res);
+      },
+      () => res.destroy(),
+    );
+  });
+  bare.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
 
+  try {
     const pools = origins.map(
       (origin) => new Pool(origin, { connections: Math.ceil(CONNECTIONS / 3) }),
     );
     let next = 0;
-    const directInProcess = scenario(
-      await inProcessClosedLoop(async () => {
+    const runDirectInProcess = () =>
+      inProcessClosedLoop(async () => {
         const { body } = await pools[next++ % pools.length]!.request({
           path: '/v1/chat/completions',
           method: 'GET',
         });
         await body.dump();
-      }),
-    );
-    await Promise.all(pools.map((pool) => pool.close()));
-    const fetchThroughRouter = scenario(
-      await inProcessClosedLoop(async () => {
+      });
+    const runFetch = () =>
+      inProcessClosedLoop(async () => {
         const response = await router.fetch('/v1/chat/completions');
         await response.arrayBuffer();
-      }),
+      });
+    // Scenarios alternate, round after round, so drifting machine load hits them alike;
+    // each figure below is the median over the rounds.
+    const rounds: Record<string, Scenario>[] = [];
+    for (let index = 0; index < ROUNDS; index++) {
+      rounds.push({
+        direct: scenario(await runWorker(origins)),
+        handler: scenario(await runWorker([proxyOrigin])),
+        bareProxy: scenario(await runWorker([bareOrigin])),
+        directInProcess: scenario(await runDirectInProcess()),
+        fetch: scenario(await runFetch()),
+        directAtRate: scenario(await runWorker(origins, RATE)),
+        handlerAtRate: scenario(await runWorker([proxyOrigin], RATE)),
+      });
+    }
+    await Promise.all(pools.map((pool) => pool.close()));
+    const direct = medianScenario(rounds.map((result) => result.direct!));
+    const handler = medianScenario(rounds.map((result) => result.handler!));
+    const bareProxy = medianScenario(rounds.map((result) => result.bareProxy!));
+    const directInProcess = medianScenario(rounds.map((result) => result.directInProcess!));
+    const fetchThroughRouter = medianScenario(rounds.map((result) => result.fetch!));
+    const directAtRate = medianScenario(rounds.map((result) => result.directAtRate!));
+    const handlerAtRate = medianScenario(rounds.map((result) => result.handlerAtRate!));
+    const handlerShare = round(
+      median(
+        rounds.map(
+          (result) => result.handler!.requestsPerSecond / result.direct!.requestsPerSecond,
+        ),
+      ),
+      3,
     );
-
-    const directAtRate = scenario(await runWorker(origins, RATE));
-    const handlerAtRate = scenario(await runWorker([proxyOrigin], RATE));
-
-    const handlerShare = round(handler.requestsPerSecond / direct.requestsPerSecond, 3);
-    const addedP99Ms = round(handlerAtRate.p99Ms - directAtRate.p99Ms);
+    const addedP99Ms = round(
+      median(rounds.map((result) => result.handlerAtRate!.p99Ms - result.directAtRate!.p99Ms)),
+    );
     writeResult('router', {
       benchmark: 'router',
       replicas: 3,
       connections: CONNECTIONS,
       measureSeconds: MEASURE_MS / 1000,
+      rounds: ROUNDS,
       response: 'small JSON (~130 bytes), GET',
-      closedLoop: { direct, handler, directInProcess, fetch: fetchThroughRouter },
+      closedLoop: { direct, handler, bareProxy, directInProcess, fetch: fetchThroughRouter },
+      handlerThroughputShareOfBareProxy: round(
+        handler.requestsPerSecond / bareProxy.requestsPerSecond,
+        3,
+      ),
       handlerThroughputShareOfDirect: handlerShare,
       fetchThroughputShareOfDirectInProcess: round(
         fetchThroughRouter.requestsPerSecond / directInProcess.requestsPerSecond,
@@ -271,6 +344,9 @@ async function main(): Promise<void> {
   } finally {
     server.closeAllConnections();
     server.close();
+    bare.closeAllConnections();
+    bare.close();
+    await Promise.all(barePools.map((pool) => pool.close()));
     await router.destroy();
     for (const replica of replicas) replica.child.kill('SIGKILL');
   }
