@@ -107,6 +107,7 @@ function positive(setting: string, value: number | undefined, fallback: number):
   return value;
 }
 
+// #region class
 /**
  * A {@link ProviderV1} for gpu-cloud, written only against the public API of
  * `@spothedge/core`. Stateless apart from a price cache and the webhook notices it received.
@@ -122,6 +123,7 @@ export class GpuCloudProvider implements ProviderV1 {
     request: ListRequest,
     context?: CallContext,
   ) => Promise<readonly InterruptionNotice[]>;
+  // #endregion
 
   protected readonly client: GpuCloudClient;
   readonly #regions: ReadonlySet<string>;
