@@ -54,6 +54,29 @@ describe('Router.handler (node:http)', () => {
     expect(seen.headers.host).toBe(`127.0.0.1:${replica.port}`);
   });
 
+  it('keeps X-Forwarded-Proto/Host from a trusted proxy in front and rewrites replica redirects to paths', async () => {
+    const replica = track(
+      await startServer((req, res, seen) => {
+        res.writeHead(302, {
+          location: `http://127.0.0.1:${(req.socket.localPort ?? 0).toString()}/api/next?from=${encodeURIComponent(seen.url)}`,
+          'x-seen-proto': String(req.headers['x-forwarded-proto']),
+          'x-seen-host': String(req.headers['x-forwarded-host']),
+        });
+        res.end();
+      }),
+    );
+    const { router, port } = await startProxy({ trustProxy: true });
+    router.setReplicas([replica.replica('r1', '/api')]);
+    const response = await rawRequest(port, {
+      path: '/start',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example' },
+    });
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toBe('/next?from=%2Fapi%2Fstart');
+    expect(response.headers['x-seen-proto']).toBe('https');
+    expect(response.headers['x-seen-host']).toBe('public.example');
+  });
+
   it('reaches only registered replicas whatever the Host header, absolute-form target or path tricks', async () => {
     const replica = track(await startServer());
     const elsewhere = track(await startServer());
