@@ -1,19 +1,21 @@
 /**
  * Adaptive SpotHedge: the SpotHedge idea (spread spot over failure domains, keep extra
- * spot, fall back to on-demand) with three changes that the simulator shows winning on
- * both cost and availability over the paper's policy (docs/evaluation.md):
+ * spot, fall back to on-demand) with the location state made continuous and the hedging
+ * rules made options, so their trade-offs can be measured in the simulator
+ * (docs/evaluation.md has the numbers; with the defaults it ties the paper's policy on the
+ * shared traces — it does not beat it yet):
  *
- * 1. **Spread by decayed risk, not a binary set.** Each location carries a preemption
- *    score that decays with a half-life; a capacity failure puts a location on a short
- *    cooldown. A new spot replica goes to the usable location with the fewest of our spot
- *    replicas, then the fewest in its region, then the lowest score, then the lowest price —
- *    so one zone (or region) going dark takes as few replicas as possible.
- * 2. **The extra spot replica is a hedge.** On-demand covers the ready spot deficit below
- *    the target; the missing *extra* replicas trigger on-demand only while the fleet is at
- *    risk (recent preemptions), when a second loss is likely.
- * 3. **Rebalance.** When replicas crowd into few locations (after failures) and a better
- *    spread is possible, one more spot replica is launched in an empty usable location;
- *    the crowded location's surplus is released once it is ready.
+ * - **Decayed risk instead of a binary set.** Each location carries a preemption score
+ *   that decays with a half-life; a capacity failure puts a location on a cooldown. A new
+ *   spot replica goes to the usable location with the fewest of our spot replicas, then
+ *   the lowest score, then the fewest in its region, then the lowest price.
+ * - **On-demand fallback** as the paper (cover every missing spot replica, the extra
+ *   included), with options: count warming spot replicas as coming
+ *   (`countStartingSpot`), cover the extra only while at risk (`hedgeOnlyAtRisk`), keep
+ *   on-demand against the loss of the busiest location (`zoneHedge`), keep more spot while
+ *   at risk (`riskOverprovision`).
+ * - **Rebalance** (`rebalance`): while replicas crowd into one location, probe an empty
+ *   one with one more spot replica and release the crowded surplus once it is ready.
  */
 import { SeededRandom } from '../random.js';
 import {
@@ -78,11 +80,10 @@ export interface AdaptiveSpotHedgePolicyOptions {
    */
   readonly rebalance?: boolean | undefined;
   /**
-   * Preemption score from which a location counts as risky: a ready replica there is
-   * moved (rebalanced) to a calm empty location.
-   * @default 0.5
+   * How often an empty location whose spot launch failed is probed again while rebalancing.
+   * @default 60_000
    */
-  readonly rebalanceRisk?: number | undefined;
+  readonly probeIntervalMs?: number | undefined;
   /** Extra spot replicas kept while the fleet is at risk. @default 0 */
   readonly riskOverprovision?: number | undefined;
   /** Count warming spot replicas toward the on-demand need (cheaper, less available on the shared traces). @default false */
@@ -122,7 +123,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly hedgeRiskThreshold: number;
   readonly failureCooldownMs: number;
   readonly rebalance: boolean;
-  readonly rebalanceRisk: number;
+  readonly probeIntervalMs: number;
   readonly riskOverprovision: number;
   readonly countStartingSpot: boolean;
   readonly hedgeOnlyAtRisk: boolean;
@@ -173,11 +174,11 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     this.countStartingSpot = options.countStartingSpot ?? false;
     this.hedgeOnlyAtRisk = options.hedgeOnlyAtRisk ?? false;
     this.zoneHedge = nonNegativeIntegerOption('options.zoneHedge', options.zoneHedge, 0);
-    this.rebalanceRisk = numberInRangeOption(
-      'options.rebalanceRisk',
-      options.rebalanceRisk,
+    this.probeIntervalMs = numberInRangeOption(
+      'options.probeIntervalMs',
+      options.probeIntervalMs,
       { min: 0, max: Number.MAX_SAFE_INTEGER },
-      0.5,
+      60_000,
     );
     this.#random = new SeededRandom(nonNegativeIntegerOption('options.seed', options.seed, 0));
   }
@@ -267,39 +268,41 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       }
     };
 
-    // Rebalancing: one more spot replica when every spot replica is ready and either a
-    // location holds two or more while a usable one holds none, or a replica sits in a
-    // location preempted recently while a calmer usable location holds none. The surplus
-    // is then released from the crowded or risky location (step 1).
+    // Rebalancing: while replicas crowd into a location (two or more there) and the fleet
+    // has no spot deficit, probe one empty location with one more spot replica (a failed
+    // probe costs nothing; a location is probed again after `probeIntervalMs`). Once the
+    // probe is ready, a replica of the crowded location is released (step 1) — so the
+    // fleet spreads out again as soon as capacity returns, instead of waiting for the next
+    // preemption.
     const counted = (id: string) => counts.get(id) ?? 0;
-    const calmEmpty = usable.filter(
-      (location) => counted(location.id) === 0 && this.risk(location.id, now) < this.rebalanceRisk,
-    );
     const crowded = [...counts.values()].some((count) => count >= 2);
-    const risky = summary.aliveSpot.some(
-      (replica) => this.risk(replica.location, now) >= this.rebalanceRisk,
+    const warmingAlone = summary.aliveSpot.some(
+      (replica) => !isReady(replica) && counted(replica.location) === 1,
+    );
+    const probeCandidates = summary.spotLocations.filter(
+      (location) =>
+        counted(location.id) === 0 &&
+        now - (this.#failedAt.get(location.id) ?? Number.NEGATIVE_INFINITY) >= this.probeIntervalMs,
     );
     const rebalancing =
       this.rebalance &&
       spotTarget > 0 &&
-      summary.readySpot >= spotTarget &&
+      crowded &&
       summary.aliveSpot.length >= spotTarget &&
-      calmEmpty.length > 0 &&
-      (crowded || risky);
+      (warmingAlone || probeCandidates.length > 0);
     const spotWanted = spotTarget + (rebalancing ? 1 : 0);
 
-    // 1. Too many spot replicas: not ready first, then the most crowded, riskiest location.
+    // 1. Too many spot replicas: not-ready ones in crowded locations first, then ready ones
+    // in crowded (riskier first), then lone warming ones, then lone ready ones.
     let aliveSpot = summary.aliveSpot.length;
     if (aliveSpot > spotWanted) {
       const excess = aliveSpot - spotWanted;
-      for (const replica of chooseTerminations(
-        summary.aliveSpot,
-        excess,
-        (candidate) =>
-          (isReady(candidate) ? 1_000 : 0) -
-          Math.min(99, this.risk(candidate.location, now)) * 10 -
-          (counts.get(candidate.location) ?? 0),
-      )) {
+      for (const replica of chooseTerminations(summary.aliveSpot, excess, (candidate) => {
+        const alone = counted(candidate.location) <= 1;
+        const risk = Math.min(9, this.risk(candidate.location, now));
+        if (!alone) return isReady(candidate) ? 10 - risk : 0;
+        return isReady(candidate) ? 100 - risk : 50;
+      })) {
         terminate(replica, `spot scale-down: ${aliveSpot} alive > ${spotWanted} wanted`);
       }
       aliveSpot -= excess;
@@ -350,8 +353,15 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const spotDeficit = Math.max(0, spotWanted - aliveSpot);
     if (spotDeficit > 0 && budget > 0 && summary.spotLocations.length > 0) {
       const candidates = usable.length > 0 ? usable : summary.spotLocations;
+      const probe = rebalancing && aliveSpot >= spotTarget && probeCandidates.length > 0;
       for (let index = 0; index < Math.min(budget, spotDeficit); index++) {
-        const location = this.#pick(candidates, counts, regionCounts, regionOf, now);
+        const location = this.#pick(
+          probe ? probeCandidates : candidates,
+          counts,
+          regionCounts,
+          regionOf,
+          now,
+        );
         counts.set(location.id, (counts.get(location.id) ?? 0) + 1);
         const region = regionOf(location.id);
         regionCounts.set(region, (regionCounts.get(region) ?? 0) + 1);
