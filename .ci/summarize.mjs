@@ -12,19 +12,14 @@ try {
   process.exit(1);
 }
 const passed = report.numPassedTests ?? 0;
-// Suites that failed to load hold no test results; count each as a failure.
-const failed =
-  (report.numFailedTests ?? 0) +
-  (report.numFailedTestSuites ?? 0) -
-  countSuitesWithFailedTests(report);
+// A test file that failed to load holds no test results: count it as one failure.
+const files = report.testResults ?? [];
+const brokenFiles = files.filter(
+  (file) =>
+    file.status === 'failed' &&
+    !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+).length;
+const failed = (report.numFailedTests ?? 0) + brokenFiles;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
-
-function countSuitesWithFailedTests(data) {
-  return (data.testResults ?? []).filter(
-    (suite) =>
-      suite.status === 'failed' &&
-      (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
-  ).length;
-}
