@@ -27,7 +27,13 @@ import {
   ThrottledError,
   describeValue,
 } from '../errors.js';
-import { OwnershipTag, hasTags, replicaOwnershipTags, serviceOwnershipTags } from '../provider.js';
+import {
+  MANAGED_BY_VALUE,
+  OwnershipTag,
+  hasTags,
+  replicaOwnershipTags,
+  serviceOwnershipTags,
+} from '../provider.js';
 import type {
   CapacityType,
   Instance,
@@ -396,6 +402,8 @@ export class ReplicaManager {
   readonly #queues = new Map<string, PQueue>();
   readonly #emitter = new EventEmitter();
   readonly #abort = new AbortController();
+  /** Aborts in-flight calls on destroy (a Set: cheaper than one listener per call). */
+  readonly #stopHooks = new Set<() => void>();
 
   readonly #replicas = new Map<string, Tracked>();
   /** Replica ids we released; an alive instance carrying one is terminated, not adopted. */
@@ -526,7 +534,7 @@ export class ReplicaManager {
     for (const name of providers.keys()) {
       this.#queues.set(name, new PQueue({ concurrency }));
     }
-    // Every in-flight provider call and probe batch listens on the stop signal.
+    // Retry sleeps listen on the stop signal.
     setMaxListeners(0, this.#abort.signal);
   }
 
@@ -678,7 +686,8 @@ export class ReplicaManager {
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#abort.abort(new AbortedError('ReplicaManager destroyed'));
-    for (const queue of this.#queues.values()) queue.clear();
+    for (const hook of [...this.#stopHooks]) hook();
+    this.#stopHooks.clear();
     await this.#chain;
     await this.idle();
     await this.#closeResources();
@@ -1127,50 +1136,64 @@ export class ReplicaManager {
 
   /** Matches listed instances with tracked replicas and applies the facts. */
   #observe(listings: ReadonlyMap<string, readonly Instance[] | undefined>, now: number): void {
-    const byReplica = new Map<string, Instance[]>();
+    // Per provider: replica id → its instance (an array only when there are several).
+    const byProvider = new Map<string, Map<string, Instance | Instance[]>>();
     const untagged: { provider: ProviderV1; instance: Instance }[] = [];
+    const managedBy = MANAGED_BY_VALUE;
+    const service = this.service;
     for (const [name, instances] of listings) {
       if (instances === undefined) continue;
+      const byReplica = new Map<string, Instance | Instance[]>();
+      byProvider.set(name, byReplica);
       for (const instance of instances) {
+        const tags = instance.tags;
         // Defence in depth: never act on an instance without our tags, whatever `list` did.
-        if (!hasTags(instance.tags, this.#serviceTags)) continue;
-        const replicaId = instance.tags[OwnershipTag.Replica];
+        if (tags[OwnershipTag.ManagedBy] !== managedBy || tags[OwnershipTag.Service] !== service) {
+          continue;
+        }
+        const replicaId = tags[OwnershipTag.Replica];
         if (replicaId === undefined) {
           untagged.push({ provider: this.#providers.get(name)!, instance });
           continue;
         }
-        const key = `${name}\u0000${replicaId}`;
-        const list = byReplica.get(key);
-        if (list === undefined) byReplica.set(key, [instance]);
-        else list.push(instance);
+        const existing = byReplica.get(replicaId);
+        if (existing === undefined) byReplica.set(replicaId, instance);
+        else if (Array.isArray(existing)) existing.push(instance);
+        else byReplica.set(replicaId, [existing, instance]);
       }
     }
 
     for (const tracked of this.#replicas.values()) {
-      if (listings.get(tracked.provider.name) === undefined) continue;
-      const key = `${tracked.provider.name}\u0000${tracked.id}`;
-      const instances = byReplica.get(key);
-      if (instances !== undefined) byReplica.delete(key);
-      const instance = this.#pickInstance(tracked, instances);
+      const byReplica = byProvider.get(tracked.provider.name);
+      if (byReplica === undefined) continue;
+      const found = byReplica.get(tracked.id);
+      let instance: Instance | undefined;
+      if (found !== undefined) {
+        byReplica.delete(tracked.id);
+        instance = Array.isArray(found) ? this.#pickInstance(tracked, found) : found;
+      }
       this.#applyFacts(tracked, instance, now);
     }
 
     // Tagged instances no tracked replica owns: adopt alive ones (a previous run's), or
     // terminate them if we released that replica before (late listing).
-    for (const [key, instances] of byReplica) {
-      const providerName = key.slice(0, key.indexOf('\u0000'));
+    for (const [providerName, byReplica] of byProvider) {
+      if (byReplica.size === 0) continue;
       const provider = this.#providers.get(providerName)!;
-      const replicaId = key.slice(providerName.length + 1);
-      const alive = instances.filter((instance) => ALIVE_INSTANCE.has(instance.state));
-      if (alive.length === 0) continue;
-      alive.sort((a, b) => a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : 1));
-      if (this.#tombstones.has(replicaId)) {
-        for (const instance of alive) this.#sweep(provider, instance, replicaId, 'released');
-        continue;
+      for (const [replicaId, found] of byReplica) {
+        const alive = (Array.isArray(found) ? found : [found]).filter((instance) =>
+          ALIVE_INSTANCE.has(instance.state),
+        );
+        if (alive.length === 0) continue;
+        alive.sort((a, b) => a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : 1));
+        if (this.#tombstones.has(replicaId)) {
+          for (const instance of alive) this.#sweep(provider, instance, replicaId, 'released');
+          continue;
+        }
+        const [keep, ...twins] = alive;
+        this.#adopt(provider, keep!, replicaId, now);
+        for (const instance of twins) this.#sweep(provider, instance, replicaId, 'twin');
       }
-      const [keep, ...twins] = alive;
-      this.#adopt(provider, keep!, replicaId, now);
-      for (const instance of twins) this.#sweep(provider, instance, replicaId, 'twin');
     }
     for (const { provider, instance } of untagged) {
       if (!ALIVE_INSTANCE.has(instance.state)) continue;
@@ -1183,8 +1206,7 @@ export class ReplicaManager {
     }
   }
 
-  #pickInstance(tracked: Tracked, instances: Instance[] | undefined): Instance | undefined {
-    if (instances === undefined || instances.length === 0) return undefined;
+  #pickInstance(tracked: Tracked, instances: readonly Instance[]): Instance | undefined {
     if (instances.length === 1) return instances[0];
     const known = tracked.instanceId;
     let chosen = known === undefined ? undefined : instances.find((item) => item.id === known);
@@ -1420,7 +1442,7 @@ export class ReplicaManager {
     if (due.length === 0) return;
     const controller = new AbortController();
     const onStop = () => controller.abort(this.#abort.signal.reason);
-    this.#abort.signal.addEventListener('abort', onStop, { once: true });
+    this.#stopHooks.add(onStop);
     const timer = this.clock.setTimeout(
       () => controller.abort(new AbortedError('Readiness probe timed out')),
       this.#probe.timeoutMs,
@@ -1456,7 +1478,7 @@ export class ReplicaManager {
       await Promise.all(workers);
     } finally {
       this.clock.clearTimeout(timer);
-      this.#abort.signal.removeEventListener('abort', onStop);
+      this.#stopHooks.delete(onStop);
     }
     if (this.#abort.signal.aborted) return;
     const at = this.clock.now();
@@ -1777,7 +1799,12 @@ export class ReplicaManager {
   }
 
   #queue<T>(provider: ProviderV1, task: () => Promise<T>): Promise<T> {
-    return this.#queues.get(provider.name)!.add(task, { signal: this.#abort.signal }) as Promise<T>;
+    // No `signal` here: p-queue would add one abort listener per task, and EventTarget
+    // listeners cost O(listeners) each. A task that starts after destroy() fails at once.
+    return this.#queues.get(provider.name)!.add(() => {
+      if (this.#abort.signal.aborted) throw new AbortedError('ReplicaManager stopped');
+      return task();
+    }) as Promise<T>;
   }
 
   /** One provider call with a per-attempt timeout and retries for retryable errors. */
@@ -1835,7 +1862,7 @@ export class ReplicaManager {
       const finish = () => {
         settled = true;
         this.clock.clearTimeout(timer);
-        stop.removeEventListener('abort', onStop);
+        this.#stopHooks.delete(onStop);
       };
       const onStop = () => {
         if (settled) return;
@@ -1853,7 +1880,7 @@ export class ReplicaManager {
         controller.abort(error);
         reject(error);
       }, this.#callTimeoutMs);
-      stop.addEventListener('abort', onStop, { once: true });
+      this.#stopHooks.add(onStop);
       let promise: Promise<T>;
       try {
         promise = run(controller.signal);
