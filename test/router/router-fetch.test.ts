@@ -252,7 +252,9 @@ describe('Router.fetch', () => {
   it('fails over an idempotent request whose replica sent no headers in time', async () => {
     const hanging = track(await startRawServer(() => {}));
     const replica = track(await startServer());
-    const router = track(new Router({ headersTimeoutMs: 50, loadBalancing: 'round-robin' }));
+    const router = track(
+      new Router({ headersTimeoutMs: 250, maxAttempts: 6, loadBalancing: 'round-robin' }),
+    );
     router.setReplicas([hanging.replica('hanging'), replica.replica('live')]);
     const response = await router.fetch('/eventually');
     expect(response.status).toBe(200);
