@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwnershipTag } from '@spothedge/core';
 import type { HostConfig } from './fixtures/host.js';
 import { SharedFakeProvider } from './fixtures/shared-fake-provider.js';
@@ -62,16 +62,17 @@ beforeAll(async () => {
   endpointBase = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }, 60_000);
 
-afterEach(async () => {
-  cluster.resume();
+async function killAll(): Promise<void> {
+  cluster?.resume();
   for (const host of hosts.splice(0)) {
     host.child.kill('SIGCONT');
     host.child.kill('SIGKILL');
     await host.exited;
   }
-});
+}
 
 afterAll(async () => {
+  await killAll();
   await new Promise((resolve) => replicaServer?.close(resolve));
   await cluster?.stop();
   if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
@@ -201,10 +202,12 @@ function trafficTo(targets: readonly Host[]) {
   };
 }
 
-async function stopAll(leader: Host, others: readonly Host[]): Promise<void> {
+/** Stops `others` (releasing any lease they hold), then `last` terminates the fleet. */
+async function stopAll(last: Host, others: readonly Host[]): Promise<void> {
   for (const host of others) host.send('stop');
-  leader.send('stop-terminate');
-  await Promise.all([leader, ...others].map((host) => host.exited));
+  await Promise.all(others.map((host) => host.exited));
+  last.send('stop-terminate');
+  await last.exited;
 }
 
 describe('many hosts, one PostgreSQL', () => {
@@ -255,10 +258,22 @@ describe('many hosts, one PostgreSQL', () => {
     );
     expect(await alive(cloud)).toEqual([]); // zero leaks
   });
+});
+
+describe('two hosts, one PostgreSQL (shared by the tests below, in order)', () => {
+  let started: Host[];
+  let cloud: SharedFakeProvider;
+  let schema: string;
+
+  beforeAll(async () => {
+    const setUp = setup(2);
+    started = setUp.hosts;
+    cloud = setUp.cloud;
+    schema = setUp.config.schema;
+    await until(() => started.every((host) => routes(host, 3)), 'both hosts to route');
+  }, 60_000);
 
   it('a leader paused past its lease cannot act when resumed and steps down (fencing)', async () => {
-    const { hosts: started, cloud } = setup(2);
-    await until(() => started.every((host) => routes(host, 3)), 'both hosts to route');
     const leader = await until(
       () => started.find((host) => host.status?.leader === true),
       'a leader',
@@ -282,7 +297,7 @@ describe('many hosts, one PostgreSQL', () => {
     expect(afterResume).not.toContain('replica-terminate');
     const store = new PostgresStateStore({
       connectionString: cluster.connectionString,
-      schema: `multi_${runs}`,
+      schema,
     });
     try {
       expect(await store.currentLease('chat')).toMatchObject({
@@ -300,13 +315,9 @@ describe('many hosts, one PostgreSQL', () => {
       'the new leader to replace the replica and both hosts to route it',
     );
     await expectNoTwins(cloud);
-    await stopAll(other, [leader]);
-    expect(await alive(cloud)).toEqual([]);
   });
 
   it('losing PostgreSQL: the leader stops acting, routing goes on, recovery resumes; request rates are shared', async () => {
-    const { hosts: started, cloud } = setup(2, { ttlMs: 1_000 });
-    await until(() => started.every((host) => routes(host, 3)), 'both hosts to route');
     const leader = await until(
       () => started.find((host) => host.status?.leader === true),
       'a leader',
