@@ -100,7 +100,7 @@ describe('the conformance suite catches a broken gpu-cloud provider', () => {
     ][] = [
       [
         (settings) => new TrustingGpuCloudProvider(settings),
-        ['terminate-foreign', 'terminate-other-service'],
+        ['terminate-foreign', 'terminate-other-service', 'terminate-empty-tags'],
       ],
       [(settings) => new FallbackGpuCloudProvider(settings), ['spot-capacity-error']],
       [(settings) => new LeakyNoticesGpuCloudProvider(settings), ['interruption-notice']],

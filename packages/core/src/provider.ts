@@ -220,6 +220,18 @@ export function hasTags(
   return Object.entries(required).every(([key, value]) => tags[key] === value);
 }
 
+/**
+ * Whether an instance with `tags` may be terminated on behalf of the owner whose tags are
+ * `required`. Unlike {@link hasTags}, an empty `required` owns nothing: a terminate request
+ * without ownership tags must be refused, never read as "matches everything".
+ */
+export function isOwnedBy(
+  tags: Readonly<Record<string, string>>,
+  required: Readonly<Record<string, string>>,
+): boolean {
+  return Object.keys(required).length > 0 && hasTags(tags, required);
+}
+
 /** Builds a location id from its parts. */
 export function locationId(cloud: string, region: string, zone?: string): string {
   return zone === undefined ? `${cloud}/${region}` : `${cloud}/${region}/${zone}`;

@@ -20,6 +20,7 @@ import {
   SystemClock,
   describeValue,
   hasTags,
+  isOwnedBy,
   parseLocationId,
   throwIfAborted,
   type CallContext,
@@ -302,7 +303,7 @@ export class LocalProvider implements ProviderV1 {
     throwIfAborted(context.abortSignal);
     const instance = this.#instances.get(request.instanceId);
     if (instance === undefined) return Promise.resolve();
-    if (!hasTags(instance.tags, request.tags)) {
+    if (!isOwnedBy(instance.tags, request.tags)) {
       return Promise.reject(
         new NotOwnedError(`Instance ${instance.id} does not carry the ownership tags`, {
           instanceId: instance.id,

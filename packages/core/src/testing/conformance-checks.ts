@@ -36,6 +36,7 @@ export type ConformanceCheckId =
   | 'terminate-unknown'
   | 'terminate-foreign'
   | 'terminate-other-service'
+  | 'terminate-empty-tags'
   | 'spot-capacity-error'
   | 'preemption-visible'
   | 'interruption-notice'
@@ -290,6 +291,26 @@ const checks: Record<
         }),
         "NotOwnedError for another service's tags",
         (error) => NotOwnedError.isInstance(error),
+      );
+      const listed = await waitFor('the instance in list', context.timeoutMs, async () =>
+        (await context.list()).find((item) => item.id === instance.id),
+      );
+      assert.ok(
+        ALIVE_STATES.has(listed.state),
+        `refused terminate changed the instance: ${listed.state}`,
+      );
+    },
+  },
+  'terminate-empty-tags': {
+    id: 'terminate-empty-tags',
+    title: 'terminate with no ownership tags is refused and leaves the instance',
+    async run(context) {
+      const instance = await context.launch('on-demand');
+      // Every instance "carries" an empty tag set: a provider must not read it as ownership.
+      await expectRejection(
+        context.provider.terminate({ instanceId: instance.id, tags: {} }),
+        'NotOwnedError or InvalidArgumentError for empty tags',
+        (error) => NotOwnedError.isInstance(error) || InvalidArgumentError.isInstance(error),
       );
       const listed = await waitFor('the instance in list', context.timeoutMs, async () =>
         (await context.list()).find((item) => item.id === instance.id),

@@ -612,6 +612,7 @@ describe('the conformance suite can fail', () => {
       'terminate-unknown',
       'terminate-foreign',
       'terminate-other-service',
+      'terminate-empty-tags',
       'spot-capacity-error',
       'preemption-visible',
       'interruption-notice',
@@ -622,7 +623,9 @@ describe('the conformance suite can fail', () => {
   it('fails a provider whose terminate ignores ownership', async () => {
     class IgnoresOwnership extends FakeProvider {
       override terminate(...[request, context]: Parameters<FakeProvider['terminate']>) {
-        return super.terminate({ ...request, tags: {} }, context);
+        // Claims whatever tags the instance has: ownership is never really checked.
+        const tags = this.instance(request.instanceId)?.tags ?? request.tags;
+        return super.terminate({ ...request, tags }, context);
       }
     }
     const options = fakeHarnessOptions(() => new IgnoresOwnership(), quick);

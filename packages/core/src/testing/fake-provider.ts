@@ -19,6 +19,7 @@ import {
 import {
   CAPACITY_TYPES,
   hasTags,
+  isOwnedBy,
   parseLocationId,
   type CallContext,
   type CapacityType,
@@ -528,7 +529,7 @@ export class FakeProvider implements ProviderV1 {
     return this.#call('terminate', request, context, (failAfterEffect) => {
       const record = this.#find(request.instanceId);
       if (record === undefined) return;
-      if (!hasTags(record.tags, request.tags)) {
+      if (!isOwnedBy(record.tags, request.tags)) {
         throw new NotOwnedError(
           `Instance \`${request.instanceId}\` does not carry the tags ${describeValue(request.tags)}; refusing to terminate it`,
           { instanceId: request.instanceId },
