@@ -1534,6 +1534,11 @@ export class ReplicaManager {
       const state = tracked.state;
       if (state.status === 'draining' && now >= state.until) {
         this.#setState(tracked, { type: 'terminate', reason: state.reason });
+      } else if (
+        state.status === 'provisioning' &&
+        now - tracked.launchedAt >= this.#probe.initialDelayMs
+      ) {
+        this.#fail(tracked, 'provisioning timeout: not running within the initial delay');
       }
     }
   }
