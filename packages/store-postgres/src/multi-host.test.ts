@@ -210,11 +210,21 @@ async function stopAll(last: Host, others: readonly Host[]): Promise<void> {
   await last.exited;
 }
 
-describe('many hosts, one PostgreSQL', () => {
-  it('the leader is SIGKILLed during launches: another takes over, no twins, no leaks, routing goes on', async () => {
+describe('three hosts, one PostgreSQL (the tests run in order on the same hosts)', () => {
+  let started: Host[];
+  let cloud: SharedFakeProvider;
+  let schema: string;
+
+  beforeAll(async () => {
     // Three hosts start at once on an empty schema: the migrations run concurrently.
-    const { hosts: started, cloud } = setup(3);
+    const setUp = setup(3);
+    started = setUp.hosts;
+    cloud = setUp.cloud;
+    schema = setUp.config.schema;
     await until(() => started.every((host) => routes(host, 3)), 'every host to route 3 replicas');
+  }, 90_000);
+
+  it('the leader is SIGKILLed during launches: another takes over, no twins, no leaks, routing goes on', async () => {
     for (const host of started) {
       expect(host.messages.filter((message) => message.type === 'start-fail')).toEqual([]);
     }
@@ -252,26 +262,8 @@ describe('many hosts, one PostgreSQL', () => {
     const aliveIds = (await alive(cloud)).map((instance) => instance.tags[OwnershipTag.Replica]);
     expect(aliveIds.sort()).toEqual([...next.status!.ready!].sort());
 
-    await stopAll(
-      next,
-      survivors.filter((host) => host !== next),
-    );
-    expect(await alive(cloud)).toEqual([]); // zero leaks
+    started = survivors; // the next tests go on with these two
   });
-});
-
-describe('two hosts, one PostgreSQL (shared by the tests below, in order)', () => {
-  let started: Host[];
-  let cloud: SharedFakeProvider;
-  let schema: string;
-
-  beforeAll(async () => {
-    const setUp = setup(2);
-    started = setUp.hosts;
-    cloud = setUp.cloud;
-    schema = setUp.config.schema;
-    await until(() => started.every((host) => routes(host, 3)), 'both hosts to route');
-  }, 60_000);
 
   it('a leader paused past its lease cannot act when resumed and steps down (fencing)', async () => {
     const leader = await until(
@@ -323,25 +315,37 @@ describe('two hosts, one PostgreSQL (shared by the tests below, in order)', () =
       'a leader',
     );
     const seen = leader.messages.length;
+    /** What the cloud holds: instance ids and which of them ended. */
+    const cloudFacts = async () =>
+      (await cloud.instances())
+        .map(
+          (instance) =>
+            `${instance.id}:${instance.state === 'terminated' || instance.state === 'preempted'}`,
+        )
+        .sort();
     cluster.pause();
     let codes: number[];
+    let factsAtFailure: string[];
+    let factsAtEnd: string[];
     try {
       const traffic = trafficTo(started);
       await until(
         () => leader.messages.slice(seen).some((message) => message.type === 'reconcile-fail'),
         'a failed tick',
       );
+      // From the first failed tick on, the leader acts on nothing (a tick that renewed its
+      // lease just before the outage may still have finished its calls).
+      factsAtFailure = await cloudFacts();
       // Past the lease: the leader's provider calls are refused from here on.
-      await delay(1_500);
+      await delay(2_000);
+      factsAtEnd = await cloudFacts();
       codes = await traffic.stop();
     } finally {
       cluster.resume();
     }
     expect(codes.length).toBeGreaterThan(5);
     expect(codes.filter((code) => code !== 200)).toEqual([]);
-    const during = leader.messages.slice(seen).map((message) => message.type);
-    expect(during).not.toContain('replica-launch');
-    expect(during).not.toContain('replica-terminate');
+    expect(factsAtEnd).toEqual(factsAtFailure);
 
     await until(
       async () =>

@@ -219,12 +219,12 @@ export class PostgresStateStore implements StateStore {
     this.#checkOpen();
     throwIfAborted(context?.abortSignal);
     this.#ready ??= (async () => {
-      const client = await this.#pool.connect();
+      const { client, release } = await this.#connect();
       try {
         await migratePostgres(client, this.schema);
-        client.release();
+        release(false);
       } catch (error) {
-        client.release(error instanceof Error ? error : true);
+        release(true);
         throw error;
       }
     })().catch((error: unknown) => {
@@ -249,12 +249,12 @@ export class PostgresStateStore implements StateStore {
     this.#checkOpen();
     throwIfAborted(context?.abortSignal);
     await this.migrate();
-    const client = await this.#pool.connect();
+    const { client, release } = await this.#connect();
     try {
       await client.query(begin);
       const result = await work(client);
       await client.query('COMMIT');
-      client.release();
+      release(false);
       return result;
     } catch (error) {
       // A failed connection must not go back to the pool; a healthy one is rolled back.
@@ -262,9 +262,27 @@ export class PostgresStateStore implements StateStore {
         () => false,
         () => true,
       );
-      client.release(broken);
+      release(broken);
       throw error;
     }
+  }
+
+  /**
+   * Checks a connection out. While checked out, a connection that dies between queries
+   * emits `error` with nobody listening (the pool listens only on idle ones), which would
+   * crash the host: report it instead; the next query on it rejects anyway.
+   */
+  async #connect(): Promise<{ client: pg.PoolClient; release: (broken: boolean) => void }> {
+    const client = await this.#pool.connect();
+    const onError = (error: Error) => this.#onError(error);
+    client.on('error', onError);
+    return {
+      client,
+      release: (broken) => {
+        client.off('error', onError);
+        client.release(broken);
+      },
+    };
   }
 
   async #query<Row extends pg.QueryResultRow>(
