@@ -1,9 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, LeaseLostError } from '@spothedge/core';
+import { InvalidArgumentError, LeaseLostError, createService } from '@spothedge/core';
 import type { ReplicaRecord } from '@spothedge/core';
-import { runStateStoreContractSuite } from '@spothedge/core/testing';
+import { FakeProvider, runStateStoreContractSuite } from '@spothedge/core/testing';
+import { PostgresHostSync } from './postgres-host-sync.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { PostgresStateStore } from './postgres-state-store.js';
 import { startPostgresCluster } from './testing/postgres-cluster.js';
@@ -217,5 +218,58 @@ describe('PostgresStateStore', () => {
         return false;
       }
     }, 'the store to recover');
+  });
+});
+
+describe('router-only host', () => {
+  it("routes from the leader's table, shares its request counts and never leads, even with the lease free", async () => {
+    const provider = new FakeProvider({ locations: 2 });
+    const leaderStore = open();
+    const routerStore = open({ schema: leaderStore.schema });
+    const service = (holder: string, store: PostgresStateStore, routerOnly: boolean) => {
+      const sync = new PostgresHostSync({ store, host: holder, flushIntervalMs: 100 });
+      const created = createService({
+        spec: {
+          name: 'chat',
+          replicas: { min: 2, max: 2 },
+          locations: provider.locations().map((location) => location.id),
+          instanceType: 'fake.large',
+          spot: { enabled: false },
+        },
+        providers: [provider],
+        store,
+        prober: { probe: () => true },
+        lease: { holder, ttlMs: 1_000, routerOnly },
+        tickIntervalMs: 100,
+        requestRecorder: sync,
+      });
+      sync.attach(created);
+      return { service: created, sync };
+    };
+    const leader = service('leader', leaderStore, false);
+    const router = service('router', routerStore, true);
+    const acquired: number[] = [];
+    router.service.on('lease-acquire', (event) => acquired.push(event.epoch));
+    await router.service.start();
+    await leader.service.start();
+    await until(() => router.service.router.replicas.length === 2, 'the router-only host to route');
+    expect(router.service.status().leader).toBe(false);
+    expect(leader.service.status().leader).toBe(true);
+    // The router-only host's traffic reaches the leader's autoscaler.
+    for (let index = 0; index < 30; index++) router.sync.record(Date.now());
+    await until(() => leader.service.status().qps > 0, "the leader to count the router's requests");
+
+    await leader.service.stop(); // releases the lease
+    await leader.sync.close();
+    expect(await routerStore.currentLease('chat')).toBeUndefined();
+    const ticks = router.service.status().ticks;
+    await until(() => router.service.status().ticks >= ticks + 5, 'five more router ticks');
+    expect(acquired).toEqual([]);
+    expect(router.service.status().leader).toBe(false);
+    expect(await routerStore.currentLease('chat')).toBeUndefined();
+    expect(router.service.router.replicas).toHaveLength(2); // the fleet is left running
+    await router.service.stop({ terminate: true }); // not the leader: terminates nothing
+    await router.sync.close();
+    expect(provider.instances().filter((instance) => instance.state === 'running')).toHaveLength(2);
   });
 });
