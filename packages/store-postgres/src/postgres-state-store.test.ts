@@ -273,3 +273,32 @@ describe('router-only host', () => {
     expect(provider.instances().filter((instance) => instance.state === 'running')).toHaveLength(2);
   });
 });
+
+describe('leader stop', () => {
+  it('stop({ terminate: true }) with a drain longer than the lease renews it and terminates everything', async () => {
+    const provider = new FakeProvider({ locations: 2 });
+    const service = createService({
+      spec: {
+        name: 'chat',
+        replicas: { min: 2, max: 2 },
+        locations: provider.locations().map((location) => location.id),
+        instanceType: 'fake.large',
+        spot: { enabled: false },
+      },
+      providers: [provider],
+      store: open(),
+      prober: { probe: () => true },
+      lease: { holder: 'solo', ttlMs: 300 },
+      tickIntervalMs: 100,
+      drainMs: 600,
+    });
+    await service.start();
+    await until(() => service.status().ready.length === 2, 'two ready replicas');
+    await service.stop({ terminate: true });
+    expect(
+      provider
+        .instances()
+        .filter((instance) => instance.state === 'running' || instance.state === 'pending'),
+    ).toEqual([]);
+  });
+});

@@ -2007,6 +2007,14 @@ export class ReplicaManager {
     if (drainUntil > now) {
       await this.clock.sleep(drainUntil - now, signal).catch(() => undefined);
     }
+    // The drain may outlast the lease: renew it before terminating (provider calls need a
+    // live lease); if another host took over meanwhile, the fleet is its to manage.
+    if (
+      this.#leaseOptions !== undefined &&
+      !(await this.#holdLease(this.clock.now()).catch(() => false))
+    ) {
+      return;
+    }
     const work: Promise<void>[] = [];
     for (const tracked of this.#replicas.values()) {
       const status = tracked.state.status;
