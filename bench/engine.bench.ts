@@ -120,12 +120,35 @@ async function benchReconcile() {
   return { samples, heapMB };
 }
 
+/**
+ * A fixed reference workload (20 000 Map operations), timed beside the ticks: compare it
+ * across runs to tell a slower engine from a busier machine.
+ */
+function calibrationMs(): number {
+  const keys = Array.from(
+    { length: 10_000 },
+    (_, index) => `r-${index.toString(16).padStart(16, '0')}`,
+  );
+  const samples: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    const map = new Map<string, number>();
+    for (const key of keys) map.set(key, key.length);
+    for (const key of keys) map.delete(key);
+    samples.push(performance.now() - started);
+  }
+  return summarize(samples).median;
+}
+
+const calibrationBefore = calibrationMs();
 const { samples, heapMB } = await benchReconcile();
+const calibrationAfter = calibrationMs();
 const crashes = Number(process.env['ENGINE_BENCH_CRASHES'] ?? 100);
 const crash = await runCrashTest({ crashes, chains: 2, seed: 424242 });
 writeResult('engine', {
   reconcileMs: { replicas: REPLICAS, locations: LOCATIONS, ...summarize(samples) },
   heapMB: round(heapMB, 1),
+  calibrationMs: round((calibrationBefore + calibrationAfter) / 2),
   crashRuns: crash.crashRuns,
   leaked: crash.leaked,
   twins: crash.twins,

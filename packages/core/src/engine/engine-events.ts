@@ -186,7 +186,10 @@ export const ENGINE_EVENT_NAMES: readonly EngineEventName[] = [
   'handler-fail',
 ];
 
-/** An event handler. May be async; a rejection is reported like a throw. */
+/**
+ * An event handler. Its return value is ignored, except that a returned promise that
+ * rejects is reported like a throw.
+ */
 export type EngineEventHandler<Name extends EngineEventName> = (
   event: EngineEventMap[Name],
-) => void | Promise<void>;
+) => unknown;

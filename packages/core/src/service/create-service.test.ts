@@ -142,3 +142,49 @@ describe('createService', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('createService over HTTP', () => {
+  it('probes replicas with the default HTTP prober and routes service.fetch to them', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ path: request.url }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const clock = new ManualClock({ now: 0 });
+    const provider = new FakeProvider({
+      clock,
+      locations: 2,
+      endpointFor: () => `http://127.0.0.1:${port}`,
+    });
+    const service = createService({
+      spec: {
+        name: 'http',
+        replicas: 1,
+        locations: provider.locations().map((location) => location.id),
+        instanceType: 'fake.large',
+        readinessProbe: { path: '/health', periodSeconds: 1 },
+      },
+      providers: [provider],
+      clock,
+      drainMs: 0,
+    });
+    try {
+      await expect(service.fetch('/v1/models')).rejects.toThrowError(/ready/i);
+      await service.start();
+      await service.manager.idle();
+      await service.reconcile();
+      expect(service.status().ready.length).toBeGreaterThanOrEqual(1);
+      const response = await service.fetch('/v1/models');
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ path: '/v1/models' });
+      expect(service.status().qps).toBeGreaterThan(0);
+    } finally {
+      await service.stop({ terminate: true });
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(alive(provider)).toHaveLength(0);
+  });
+});
