@@ -15,6 +15,7 @@ import {
   NotOwnedError,
   describeValue,
   hasTags,
+  isOwnedBy,
   parseLocationId,
   throwIfAborted,
 } from '@spothedge/core';
@@ -259,7 +260,7 @@ export class TraceProvider implements ProviderV1 {
     this.sync();
     const instance = this.#instances.get(request.instanceId);
     if (instance === undefined) return;
-    if (!hasTags(instance.tags, request.tags)) {
+    if (!isOwnedBy(instance.tags, request.tags)) {
       throw new NotOwnedError(
         `Instance ${request.instanceId} does not carry the ownership tags ${JSON.stringify(request.tags)}`,
         { instanceId: request.instanceId },
