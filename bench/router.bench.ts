@@ -49,6 +49,8 @@ const { Pool } = require(workerData.undiciPath);
 const { origins, connections, warmupMs, measureMs, rate } = workerData;
 const pools = origins.map((origin) => new Pool(origin, { connections: Math.ceil(connections / origins.length), pipelining: 1 }));
 let next = 0;
+// Tell the main thread when the measured window starts (it samples its CPU time then).
+setTimeout(() => parentPort.postMessage({ measuring: true }), warmupMs).unref();
 async function once() {
   const pool = pools[next++ % pools.length];
   const { statusCode, body } = await pool.request({ path: '/v1/chat/completions', method: 'GET' });
@@ -100,6 +102,8 @@ interface LoadResult {
   latencies: number[];
   errors: number;
   seconds: number;
+  /** CPU time of this whole process (router + load generator) per measured request. */
+  cpuMicrosPerRequest?: number;
 }
 
 interface Scenario {
@@ -107,6 +111,7 @@ interface Scenario {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  cpuMicrosPerRequest?: number;
 }
 
 // undici is core's dependency, not the root's: load it from core's point of view.
@@ -129,6 +134,7 @@ const { Pool } = requireFromCore('undici') as {
 };
 
 function runWorker(origins: string[], rate?: number): Promise<LoadResult> {
+  let cpuBefore = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOADGEN_SOURCE, {
       eval: true,
@@ -141,8 +147,17 @@ function runWorker(origins: string[], rate?: number): Promise<LoadResult> {
         rate,
       },
     });
-    worker.once('message', (result: LoadResult) => {
-      resolve(result);
+    worker.on('message', (message: LoadResult | { measuring: true }) => {
+      if ('measuring' in message) {
+        cpuBefore = process.cpuUsage();
+        return;
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      const result = message;
+      resolve({
+        ...result,
+        cpuMicrosPerRequest: (cpu.user + cpu.system) / result.latencies.length,
+      });
       void worker.terminate();
     });
     worker.once('error', reject);
@@ -160,6 +175,9 @@ function scenario(result: LoadResult): Scenario {
     p50Ms: round(percentile(sorted, 0.5)),
     p99Ms: round(percentile(sorted, 0.99)),
     errors: result.errors,
+    ...(result.cpuMicrosPerRequest === undefined
+      ? {}
+      : { cpuMicrosPerRequest: round(result.cpuMicrosPerRequest, 1) }),
   };
 }
 
@@ -174,6 +192,9 @@ function medianScenario(results: readonly Scenario[]): Scenario {
     p50Ms: median(results.map((result) => result.p50Ms)),
     p99Ms: median(results.map((result) => result.p99Ms)),
     errors: results.reduce((sum, result) => sum + result.errors, 0),
+    ...(results[0]?.cpuMicrosPerRequest === undefined
+      ? {}
+      : { cpuMicrosPerRequest: median(results.map((result) => result.cpuMicrosPerRequest!)) }),
   };
 }
 
@@ -311,6 +332,22 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       response: 'small JSON (~130 bytes), GET',
       closedLoop: { direct, handler, bareProxy, directInProcess, fetch: fetchThroughRouter },
+      // This process's CPU per request minus the load generator's (the direct run): what the
+      // proxy itself costs, much less sensitive to other load on the machine than req/s.
+      proxyCpuMicrosPerRequest: {
+        handler: round(
+          median(
+            rounds.map((r) => r.handler!.cpuMicrosPerRequest! - r.direct!.cpuMicrosPerRequest!),
+          ),
+          1,
+        ),
+        bareProxy: round(
+          median(
+            rounds.map((r) => r.bareProxy!.cpuMicrosPerRequest! - r.direct!.cpuMicrosPerRequest!),
+          ),
+          1,
+        ),
+      },
       handlerThroughputShareOfBareProxy: round(
         handler.requestsPerSecond / bareProxy.requestsPerSecond,
         3,
