@@ -1,7 +1,7 @@
 /**
  * Starts a throwaway PostgreSQL cluster for tests: `initdb` into a temporary directory as
  * the `postgres` user (when running as root), then `postgres` on a free loopback port.
- * Needs Debian's `postgresql` package (`.ci/install-system-deps` installs it).
+ * Needs Debian's `postgresql` package (`scripts/setup.sh --test` installs it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
