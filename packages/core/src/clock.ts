@@ -23,7 +23,15 @@ export interface Clock {
   sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
 }
 
-function sleepOn(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Sleeps on any clock's timers: resolves after `delayMs` of that clock's time, rejects with
+ * {@link AbortedError} if `signal` fires first. For implementers of {@link Clock}.
+ */
+export function sleepOnClock(
+  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
+  delayMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new AbortedError('Sleep aborted', { cause: signal.reason }));
@@ -161,7 +169,7 @@ export class ManualClock implements Clock {
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return sleepOn(this, delayMs, signal);
+    return sleepOnClock(this, delayMs, signal);
   }
 
   /** Moves time forward by `deltaMs`, firing every timer due on the way. */

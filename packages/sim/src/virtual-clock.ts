@@ -4,7 +4,7 @@
  * `ManualClock` it does not yield to the event loop between timers (the simulator awaits
  * the engine itself), which keeps a tick down to microseconds.
  */
-import { AbortedError } from '@spothedge/core';
+import { sleepOnClock } from '@spothedge/core';
 import type { Clock, TimerHandle } from '@spothedge/core';
 
 interface Timer {
@@ -41,21 +41,7 @@ export class VirtualClock implements Clock {
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new AbortedError('Sleep aborted', { cause: signal.reason }));
-        return;
-      }
-      const onAbort = () => {
-        this.clearTimeout(handle);
-        reject(new AbortedError('Sleep aborted', { cause: signal?.reason }));
-      };
-      const handle = this.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, delayMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOnClock(this, delayMs, signal);
   }
 
   /** Moves time to `time` (never backwards), firing every timer due by then. */
