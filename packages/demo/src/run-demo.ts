@@ -170,7 +170,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const locations = trace.zones.map((zone) => zone.location);
   const capacityOf = new Map(trace.zones.map((zone) => [zone.location, zone.capacity]));
 
-  let startedAt = Date.now();
+  // One time origin for the trace replay, the event log and the live view.
+  const startedAt = Date.now();
   const provider = createLocalProvider({
     locations,
     coldStartMs,
@@ -371,7 +372,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const keepAlive = setInterval(() => undefined, 1_000);
   try {
     await service.start();
-    startedAt = Date.now();
     note(`service started: target ${target} ready replicas over ${locations.length} locations`);
     sampler = setInterval(sample, sampleMs);
     await load();
