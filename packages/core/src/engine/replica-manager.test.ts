@@ -302,6 +302,52 @@ describe('ReplicaManager', () => {
     expect(manager.readyReplicas()).toHaveLength(2);
   });
 
+  it('asynchronous probes run at most probeConcurrency at a time; each replica once', async () => {
+    const clock = new ManualClock({ now: 0 });
+    const provider = new FakeProvider({ clock, locations: 1 });
+    let inFlight = 0;
+    let peak = 0;
+    const probed: string[] = [];
+    const { manager, tick } = setup({
+      clock,
+      provider,
+      policy: new FixedPolicy(7),
+      maxReplicas: 10,
+      probeConcurrency: 3,
+      prober: {
+        // Replica ids decide: some answer synchronously, the others after a macrotask.
+        probe: (target) => {
+          probed.push(target.replicaId);
+          if (target.replicaId.endsWith('0')) return true;
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          return new Promise<boolean>((resolve) =>
+            setImmediate(() => {
+              inFlight--;
+              resolve(provider.instance(target.instanceId)?.state === 'running');
+            }),
+          );
+        },
+      },
+      idGenerator: (() => {
+        let next = 0;
+        return () => `r-${next++}`;
+      })(),
+    });
+    for (let round = 0; round < 5 && manager.status().countsByStatus.ready !== 7; round++) {
+      await tick();
+      await clock.advance(10_000);
+    }
+    expect(manager.status().countsByStatus.ready).toBe(7);
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(1);
+    // On a steady tick every replica is probed exactly once.
+    probed.length = 0;
+    await tick();
+    expect([...probed].sort()).toEqual(['r-0', 'r-1', 'r-2', 'r-3', 'r-4', 'r-5', 'r-6']);
+    expect(peak).toBeLessThanOrEqual(3);
+  });
+
   it('a preempted spot replica is replaced at once and the policy is told', async () => {
     const { tick, manager, provider, events } = setup();
     await tick();

@@ -66,6 +66,7 @@ import type { Logger } from './logger.js';
 import { MemoryStateStore } from './memory-state-store.js';
 import { HttpProber, resolveReadinessProbe } from './prober.js';
 import type {
+  ProbeContext,
   ProbeTarget,
   Prober,
   ReadinessProbeOptions,
@@ -300,6 +301,9 @@ interface Tracked {
   terminateCall: boolean;
   launchAttempts: number;
   seenInList: boolean;
+  /** `#observe` round in which `listed` was found (runtime only). */
+  listRound: number;
+  listed: Instance | undefined;
   nextProbeAt: number;
   suspect: boolean;
   dirty: boolean;
@@ -423,6 +427,7 @@ export class ReplicaManager {
   #recovered = false;
   #lease: Lease | undefined;
   #ticks = 0;
+  #listRound = 0;
   #eventSequence = 0;
   #chain: Promise<void> = Promise.resolve();
   #state: 'idle' | 'running' | 'stopped' | 'destroyed' = 'idle';
@@ -924,6 +929,8 @@ export class ReplicaManager {
       terminateCall: false,
       launchAttempts: 0,
       seenInList: false,
+      listRound: 0,
+      listed: undefined,
       nextProbeAt: Number.NEGATIVE_INFINITY,
       suspect: false,
       dirty: false,
@@ -1134,17 +1141,27 @@ export class ReplicaManager {
     }
   }
 
-  /** Matches listed instances with tracked replicas and applies the facts. */
+  /**
+   * Matches listed instances with tracked replicas and applies the facts. Hot at fleet
+   * scale (every instance, every tick): each instance costs one lookup in the replica
+   * table and a stamp on its replica; only the rare leftovers (twins, instances no replica
+   * owns) get collections of their own.
+   */
   #observe(listings: ReadonlyMap<string, readonly Instance[] | undefined>, now: number): void {
-    // Per provider: replica id → its instance (an array only when there are several).
-    const byProvider = new Map<string, Map<string, Instance | Instance[]>>();
+    const round = ++this.#listRound;
+    let twins: Map<Tracked, Instance[]> | undefined;
+    // Per provider: replica id → instances no tracked replica of that provider owns.
+    let unowned: Map<ProviderV1, Map<string, Instance[]>> | undefined;
     const untagged: { provider: ProviderV1; instance: Instance }[] = [];
     const managedBy = MANAGED_BY_VALUE;
     const service = this.service;
+    let everyProviderListed = true;
     for (const [name, instances] of listings) {
-      if (instances === undefined) continue;
-      const byReplica = new Map<string, Instance | Instance[]>();
-      byProvider.set(name, byReplica);
+      if (instances === undefined) {
+        everyProviderListed = false;
+        continue;
+      }
+      const provider = this.#providers.get(name)!;
       for (const instance of instances) {
         const tags = instance.tags;
         // Defence in depth: never act on an instance without our tags, whatever `list` did.
@@ -1153,46 +1170,54 @@ export class ReplicaManager {
         }
         const replicaId = tags[OwnershipTag.Replica];
         if (replicaId === undefined) {
-          untagged.push({ provider: this.#providers.get(name)!, instance });
+          untagged.push({ provider, instance });
           continue;
         }
-        const existing = byReplica.get(replicaId);
-        if (existing === undefined) byReplica.set(replicaId, instance);
-        else if (Array.isArray(existing)) existing.push(instance);
-        else byReplica.set(replicaId, [existing, instance]);
+        const tracked = this.#replicas.get(replicaId);
+        if (tracked === undefined || tracked.provider !== provider) {
+          unowned ??= new Map();
+          let byReplica = unowned.get(provider);
+          if (byReplica === undefined) unowned.set(provider, (byReplica = new Map()));
+          const found = byReplica.get(replicaId);
+          if (found === undefined) byReplica.set(replicaId, [instance]);
+          else found.push(instance);
+        } else if (tracked.listRound !== round) {
+          tracked.listRound = round;
+          tracked.listed = instance;
+        } else {
+          twins ??= new Map();
+          const found = twins.get(tracked);
+          if (found === undefined) twins.set(tracked, [tracked.listed!, instance]);
+          else found.push(instance);
+        }
       }
     }
 
     for (const tracked of this.#replicas.values()) {
-      const byReplica = byProvider.get(tracked.provider.name);
-      if (byReplica === undefined) continue;
-      const found = byReplica.get(tracked.id);
+      if (!everyProviderListed && listings.get(tracked.provider.name) === undefined) continue;
       let instance: Instance | undefined;
-      if (found !== undefined) {
-        byReplica.delete(tracked.id);
-        instance = Array.isArray(found) ? this.#pickInstance(tracked, found) : found;
+      if (tracked.listRound === round) {
+        const several = twins?.get(tracked);
+        instance = several === undefined ? tracked.listed : this.#pickInstance(tracked, several);
+        tracked.listed = undefined;
       }
       this.#applyFacts(tracked, instance, now);
     }
 
     // Tagged instances no tracked replica owns: adopt alive ones (a previous run's), or
     // terminate them if we released that replica before (late listing).
-    for (const [providerName, byReplica] of byProvider) {
-      if (byReplica.size === 0) continue;
-      const provider = this.#providers.get(providerName)!;
+    for (const [provider, byReplica] of unowned ?? []) {
       for (const [replicaId, found] of byReplica) {
-        const alive = (Array.isArray(found) ? found : [found]).filter((instance) =>
-          ALIVE_INSTANCE.has(instance.state),
-        );
+        const alive = found.filter((instance) => ALIVE_INSTANCE.has(instance.state));
         if (alive.length === 0) continue;
         alive.sort((a, b) => a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : 1));
         if (this.#tombstones.has(replicaId)) {
           for (const instance of alive) this.#sweep(provider, instance, replicaId, 'released');
           continue;
         }
-        const [keep, ...twins] = alive;
+        const [keep, ...rest] = alive;
         this.#adopt(provider, keep!, replicaId, now);
-        for (const instance of twins) this.#sweep(provider, instance, replicaId, 'twin');
+        for (const instance of rest) this.#sweep(provider, instance, replicaId, 'twin');
       }
     }
     for (const { provider, instance } of untagged) {
@@ -1431,62 +1456,90 @@ export class ReplicaManager {
 
   // ---------------------------------------------------------------- probing
 
+  /**
+   * Probes every replica whose probe is due. A synchronous answer (the simulator's prober)
+   * is applied on the spot; asynchronous ones run at most `probeConcurrency` at a time
+   * under one shared timeout and are applied once all have settled. One pass over the
+   * fleet and no per-probe promise when the prober answers synchronously.
+   */
   async #probeDue(now: number): Promise<void> {
-    const due: Tracked[] = [];
+    const controller = new AbortController();
+    const context = { abortSignal: controller.signal, timeoutMs: this.#probe.timeoutMs };
+    const nextProbeAt = now + this.#probe.periodMs;
+    const limit = this.#probeConcurrency;
+    // Asynchronous probes: those started in the pass, then those waiting for a slot.
+    const started: { tracked: Tracked; answer: Promise<boolean> }[] = [];
+    const waiting: Tracked[] = [];
     for (const tracked of this.#replicas.values()) {
       const status = tracked.state.status;
       if (status !== 'starting' && status !== 'ready' && status !== 'not-ready') continue;
       if (tracked.endpoint === undefined || now < tracked.nextProbeAt) continue;
-      due.push(tracked);
+      if (started.length >= limit) {
+        waiting.push(tracked);
+        continue;
+      }
+      const answer = this.#askProber(tracked, context);
+      if (typeof answer === 'boolean') {
+        tracked.nextProbeAt = nextProbeAt;
+        this.#applyProbe(tracked, answer, now);
+      } else {
+        started.push({ tracked, answer });
+      }
     }
-    if (due.length === 0) return;
-    const controller = new AbortController();
+    if (started.length === 0) return;
+
     const onStop = () => controller.abort(this.#abort.signal.reason);
     this.#stopHooks.add(onStop);
     const timer = this.clock.setTimeout(
       () => controller.abort(new AbortedError('Readiness probe timed out')),
       this.#probe.timeoutMs,
     );
-    const context = { abortSignal: controller.signal, timeoutMs: this.#probe.timeoutMs };
-    const results = new Array<boolean>(due.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < due.length) {
+    const trackeds = started.map((probe) => probe.tracked).concat(waiting);
+    const results = new Array<boolean>(trackeds.length);
+    const settle = (answer: Promise<boolean>) =>
+      answer.then(
+        (passed) => passed === true,
+        () => false,
+      );
+    let next = started.length;
+    const worker = async (first: number): Promise<void> => {
+      results[first] = await settle(started[first]!.answer);
+      while (next < trackeds.length) {
         const index = next++;
-        const tracked = due[index]!;
-        const state = tracked.state as { instanceId: string };
-        tracked.probeTarget ??= {
-          replicaId: tracked.id,
-          instanceId: state.instanceId,
-          endpoint: tracked.endpoint!,
-          location: tracked.location,
-          capacityType: tracked.capacityType,
-        };
-        try {
-          const answer = this.#prober.probe(tracked.probeTarget, context);
-          results[index] = typeof answer === 'boolean' ? answer : (await answer) === true;
-        } catch {
-          results[index] = false;
-        }
+        const answer = this.#askProber(trackeds[index]!, context);
+        results[index] = typeof answer === 'boolean' ? answer : await settle(answer);
       }
     };
     try {
-      const workers: Promise<void>[] = [];
-      for (let index = 0; index < Math.min(this.#probeConcurrency, due.length); index++) {
-        workers.push(worker());
-      }
-      await Promise.all(workers);
+      await Promise.all(started.map((_, index) => worker(index)));
     } finally {
       this.clock.clearTimeout(timer);
       this.#stopHooks.delete(onStop);
     }
     if (this.#abort.signal.aborted) return;
     const at = this.clock.now();
-    for (let index = 0; index < due.length; index++) {
-      const tracked = due[index]!;
+    for (let index = 0; index < trackeds.length; index++) {
+      const tracked = trackeds[index]!;
       if (this.#replicas.get(tracked.id) !== tracked) continue;
-      tracked.nextProbeAt = now + this.#probe.periodMs;
+      tracked.nextProbeAt = nextProbeAt;
       this.#applyProbe(tracked, results[index]!, at);
+    }
+  }
+
+  /** Calls the prober; a throw counts as "not ready". */
+  #askProber(tracked: Tracked, context: ProbeContext): boolean | Promise<boolean> {
+    const state = tracked.state as { instanceId: string };
+    tracked.probeTarget ??= {
+      replicaId: tracked.id,
+      instanceId: state.instanceId,
+      endpoint: tracked.endpoint!,
+      location: tracked.location,
+      capacityType: tracked.capacityType,
+    };
+    try {
+      return this.#prober.probe(tracked.probeTarget, context);
+    } catch {
+      return false;
     }
   }
 
