@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveSpotHedgePolicy } from './adaptive-spot-hedge-policy.js';
-import type { FleetView, LocationView, ReplicaView } from './types.js';
+import type { FleetView, LaunchAction, LocationView, Plan, ReplicaView } from './types.js';
 
 const locations: LocationView[] = ['a', 'b', 'c'].map((zone) => ({
   id: `aws/us-east-1/us-east-1${zone}`,
@@ -10,6 +10,9 @@ const locations: LocationView[] = ['a', 'b', 'c'].map((zone) => ({
   spotPrice: 1,
   onDemandPrice: 3,
 }));
+const [a, b, c] = locations.map((location) => location.id) as [string, string, string];
+
+const MINUTE = 60_000;
 
 function replica(
   id: string,
@@ -21,69 +24,148 @@ function replica(
 }
 
 function view(replicas: ReplicaView[], now = 1_000): FleetView {
-  return { now, target: 3, maxReplicas: 8, locations, replicas };
+  return { now, target: 3, maxReplicas: 10, locations, replicas };
+}
+
+function launches(plan: Plan, capacityType: 'spot' | 'on-demand'): LaunchAction[] {
+  return plan.actions.filter(
+    (action): action is LaunchAction =>
+      action.type === 'launch' && action.capacityType === capacityType,
+  );
+}
+
+function terminations(plan: Plan): string[] {
+  return plan.actions.flatMap((action) => (action.type === 'terminate' ? [action.replicaId] : []));
+}
+
+function preempt(policy: AdaptiveSpotHedgePolicy, location: string, at: number, count = 1) {
+  for (let index = 0; index < count; index++) {
+    policy.observe({ type: 'preemption', at, replicaId: `gone-${index}`, location });
+  }
 }
 
 describe('AdaptiveSpotHedgePolicy', () => {
-  it('starts with target + extra spot spread over distinct locations and on-demand cover', () => {
+  it('starts with target + extra spot spread over distinct locations and on-demand for the target', () => {
     const plan = new AdaptiveSpotHedgePolicy().plan(view([]));
-    const spot = plan.actions.filter(
-      (action) => action.type === 'launch' && action.capacityType === 'spot',
-    );
-    const onDemand = plan.actions.filter(
-      (action) => action.type === 'launch' && action.capacityType === 'on-demand',
-    );
+    const spot = launches(plan, 'spot');
     expect(spot).toHaveLength(4);
-    expect(new Set(spot.map((action) => action.type === 'launch' && action.location)).size).toBe(3);
-    expect(onDemand).toHaveLength(3);
+    expect(new Set(spot.map((action) => action.location)).size).toBe(3);
+    // Calm fleet: no margin above the target (the paper would launch 3 here too, capped).
+    expect(launches(plan, 'on-demand')).toHaveLength(3);
   });
 
-  it('avoids a location that just failed for capacity and prefers calm ones', () => {
-    const policy = new AdaptiveSpotHedgePolicy({ overprovision: 0 });
+  it('calm fleet missing only its extra spot replica: no on-demand (the paper launches one)', () => {
+    const fleet = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', c, 'spot')];
+    const plan = new AdaptiveSpotHedgePolicy().plan(view(fleet));
+    expect(launches(plan, 'spot')).toHaveLength(1);
+    expect(launches(plan, 'on-demand')).toHaveLength(0);
+  });
+
+  it('after a preemption anywhere, keeps one replica of margin while the fleet score is high', () => {
+    const policy = new AdaptiveSpotHedgePolicy();
+    preempt(policy, c, 0);
+    const fleet = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', a, 'spot')];
+    // Score 1 at once → margin 1 → one on-demand for the missing extra.
+    expect(launches(policy.plan(view(fleet, 0)), 'on-demand')).toHaveLength(1);
+    // Three half-lives later the score is 0.125 < marginRisk 0.5: no margin.
+    expect(launches(policy.plan(view(fleet, 30 * MINUTE)), 'on-demand')).toHaveLength(0);
+  });
+
+  it('covers the ready replicas of a hot location with on-demand, tapering as its score decays', () => {
+    const policy = new AdaptiveSpotHedgePolicy();
+    // Location a just took two of our replicas; two more are still ready there.
+    preempt(policy, a, 0, 2);
+    const fleet = [
+      replica('s1', a, 'spot'),
+      replica('s2', a, 'spot'),
+      replica('s3', b, 'spot'),
+      replica('s4', c, 'spot'),
+    ];
+    // 4 ready spot, but a may take both of its replicas: 3 + 2 − 4 = 1 on-demand.
+    const hot = policy.plan(view(fleet, 0));
+    expect(launches(hot, 'on-demand')).toHaveLength(1);
+    expect(launches(hot, 'on-demand')[0]!.reason).toMatch(/preempted recently/);
+    // One half-life later: score 1 → covers one replica, margin 1 → 3 + 1 − 4 = 0.
+    expect(launches(policy.plan(view(fleet, 10 * MINUTE)), 'on-demand')).toHaveLength(0);
+
+    // All four in the hot location: cover ceil(score) of them, capped at the target.
+    const crowded = fleet.map((replica_) => ({ ...replica_, location: a }));
+    preempt(policy, a, 10 * MINUTE, 3); // score 1 + 3 = 4
+    expect(launches(policy.plan(view(crowded, 10 * MINUTE)), 'on-demand')).toHaveLength(3);
+  });
+
+  it('keeps on-demand until enough spot is ready (never merely launched)', () => {
+    const policy = new AdaptiveSpotHedgePolicy();
+    const fleet = [
+      replica('s1', a, 'spot'),
+      replica('s2', b, 'spot'),
+      replica('s3', c, 'spot', 'starting'),
+      replica('s4', a, 'spot', 'starting'),
+      replica('o1', b, 'on-demand'),
+    ];
+    expect(terminations(policy.plan(view(fleet)))).toEqual([]);
+    const warm = fleet.map((replica_) =>
+      replica_.capacityType === 'spot' ? { ...replica_, status: 'ready' as const } : replica_,
+    );
+    expect(terminations(policy.plan(view(warm)))).toEqual(['o1']);
+  });
+
+  it('places new spot away from hot and recently failed locations, one location per launch', () => {
+    const policy = new AdaptiveSpotHedgePolicy({ overprovision: 1 });
+    preempt(policy, a, 0);
     policy.observe({
       type: 'launch-failure',
-      at: 900,
-      location: locations[0]!.id,
+      at: 0,
+      location: b,
       capacityType: 'spot',
       reason: 'capacity',
     });
-    policy.observe({ type: 'preemption', at: 900, replicaId: 'x', location: locations[1]!.id });
-    const plan = policy.plan(view([replica('r1', locations[2]!.id, 'spot')]));
-    const spot = plan.actions.filter(
-      (action) => action.type === 'launch' && action.capacityType === 'spot',
+    // b is on cooldown (left out); a is hot: c first, then a — one launch per location
+    // before any gets a second one.
+    const first = launches(policy.plan(view([], 30_000)), 'spot').map((action) => action.location);
+    expect(first).toHaveLength(4);
+    expect(first.slice(0, 2)).toEqual([c, a]);
+    expect(first).not.toContain(b);
+    // Once b's cooldown is over it comes first; a, still hot (score 0.66), comes even after
+    // c, which already holds two of our replicas.
+    const fleet = [replica('s1', c, 'spot'), replica('s2', c, 'spot')];
+    const later = launches(policy.plan(view(fleet, 6 * MINUTE)), 'spot').map(
+      (action) => action.location,
     );
-    expect(spot.map((action) => action.type === 'launch' && action.location)).toEqual([
-      locations[1]!.id,
-      locations[2]!.id,
-    ]);
-    expect(policy.risk(locations[1]!.id, 900 + 3_600_000)).toBeCloseTo(0.5);
+    expect(later).toEqual([b, c]);
   });
 
-  it('releases on-demand only once enough spot is ready; zone hedge keeps one when asked', () => {
-    const spot = [
-      replica('s1', locations[0]!.id, 'spot'),
-      replica('s2', locations[0]!.id, 'spot'),
-      replica('s3', locations[1]!.id, 'spot'),
-      replica('s4', locations[1]!.id, 'spot'),
+  it('trims surplus spot: ready replicas beyond the target from the most crowded location', () => {
+    const fleet = [
+      replica('s1', a, 'spot'),
+      replica('s2', a, 'spot'),
+      replica('s3', a, 'spot'),
+      replica('s4', b, 'spot'),
+      replica('s5', c, 'spot'),
     ];
-    const onDemand = replica('o1', locations[2]!.id, 'on-demand');
-    const plain = new AdaptiveSpotHedgePolicy().plan(view([...spot, onDemand]));
-    expect(plain.actions).toEqual([
-      expect.objectContaining({ type: 'terminate', replicaId: 'o1' }),
-    ]);
-    const hedged = new AdaptiveSpotHedgePolicy({ zoneHedge: 1 }).plan(view([...spot, onDemand]));
-    expect(hedged.actions).toEqual([]);
+    const plan = new AdaptiveSpotHedgePolicy().plan(view(fleet));
+    const [terminated] = terminations(plan);
+    expect(['s1', 's2', 's3']).toContain(terminated);
+    expect(terminations(plan)).toHaveLength(1);
   });
 
-  it('round-trips its state and names bad options', () => {
+  it('round-trips its state and names bad options with their values', () => {
     const policy = new AdaptiveSpotHedgePolicy({ seed: 3 });
-    policy.observe({ type: 'preemption', at: 10, replicaId: 'x', location: locations[0]!.id });
+    preempt(policy, a, 10);
     const copy = new AdaptiveSpotHedgePolicy();
     copy.restore(policy.snapshot());
-    expect(copy.risk(locations[0]!.id, 10)).toBe(1);
+    expect(copy.risk(a, 10)).toBe(1);
+    expect(copy.risk(a, 10 + 10 * MINUTE)).toBeCloseTo(0.5);
+    expect(copy.isHot(a, 10)).toBe(true);
     expect(() => copy.restore({ kind: 'other', version: 1 })).toThrow(/snapshot/);
     expect(() => new AdaptiveSpotHedgePolicy({ overprovision: -1 })).toThrow(
-      /options\.overprovision/,
+      /`options\.overprovision`.*-1/,
+    );
+    expect(() => new AdaptiveSpotHedgePolicy({ hotRisk: -0.5 })).toThrow(
+      /`options\.hotRisk`.*-0\.5/,
+    );
+    expect(() => new AdaptiveSpotHedgePolicy({ riskHalfLifeMs: 0 })).toThrow(
+      /`options\.riskHalfLifeMs`.*0/,
     );
   });
 });
