@@ -4,7 +4,10 @@
  * and the host's replica headers (credentials) are sent to replicas only, never echoed
  * back to clients.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import { util } from 'undici';
+
+// Lower-cases a raw header name; known names map to interned strings without copying.
+const headerNameToString = util.headerNameToString;
 
 /**
  * Headers that describe one connection, not the message, plus those undici refuses
@@ -66,36 +69,63 @@ export interface SecretHeaders {
   readonly endpoint?: string;
 }
 
+/** A replica's response headers as the client may see them. */
+export interface ClientResponseHeaders {
+  /** Flat `[name, value, ...]` list, names lower-case, repeated names kept (`set-cookie`). */
+  readonly headers: string[];
+  /** Whether the list has a `content-length` (else the body is streamed chunked). */
+  readonly hasContentLength: boolean;
+}
+
 /**
- * Copies a replica's response headers for the client: drops hop-by-hop headers, headers
- * named by `Connection`, and anything that names or carries a replica header. Returns a
- * fresh object; multi-valued headers (`set-cookie`) stay arrays.
+ * Filters a replica's raw response headers for the client: drops hop-by-hop headers,
+ * headers named by `Connection`, and anything that names or carries a replica header.
+ * Takes undici's raw list (`[name, value, ...]` as Buffers) and decodes it as latin1, so
+ * header bytes pass through unchanged; node writes header strings as latin1 again.
  */
-export function clientResponseHeaders(
-  headers: IncomingHttpHeaders,
+export function clientResponseHeaderList(
+  raw: readonly (Buffer | string)[],
   secrets: SecretHeaders,
-): Record<string, string | string[]> {
-  const connection = headers.connection;
-  // `keep-alive` and `close` (nearly every response) list no other header.
-  const listed =
-    connection === undefined || connection === 'keep-alive' || connection === 'close'
-      ? undefined
-      : connectionTokens(connection);
-  const result: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (HOP_BY_HOP_RESPONSE_HEADERS.has(name) || listed?.has(name) || secrets.names.has(name)) {
+): ClientResponseHeaders {
+  const headers: string[] = [];
+  let listed: Set<string> | undefined;
+  let hasContentLength = false;
+  const checkValues = secrets.values.length > 0;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = headerNameToString(raw[index]!);
+    const value = latin1(raw[index + 1]!);
+    if (name === 'connection') {
+      // `keep-alive` and `close` (nearly every response) list no other header.
+      if (value !== 'keep-alive' && value !== 'close') {
+        for (const token of connectionTokens(value)) (listed ??= new Set()).add(token);
+      }
       continue;
     }
-    if (secrets.values.length > 0 && carriesSecret(value, secrets.values)) continue;
-    if (name === 'location' && typeof value === 'string' && secrets.endpoint !== undefined) {
-      result[name] = relativeLocation(value, secrets.endpoint);
-      continue;
-    }
-    result[name] = value;
+    if (HOP_BY_HOP_RESPONSE_HEADERS.has(name) || secrets.names.has(name)) continue;
+    if (checkValues && carriesSecret(value, secrets.values)) continue;
+    if (name === 'content-length') hasContentLength = true;
+    headers.push(
+      name,
+      name === 'location' && secrets.endpoint !== undefined
+        ? relativeLocation(value, secrets.endpoint)
+        : value,
+    );
   }
-  return result;
+  if (listed === undefined) return { headers, hasContentLength };
+  // Rare: the Connection header named other headers; they may have come before it.
+  const kept: string[] = [];
+  hasContentLength = false;
+  for (let index = 0; index < headers.length; index += 2) {
+    const name = headers[index]!;
+    if (listed.has(name)) continue;
+    if (name === 'content-length') hasContentLength = true;
+    kept.push(name, headers[index + 1]!);
+  }
+  return { headers: kept, hasContentLength };
+}
+
+function latin1(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString('latin1');
 }
 
 // `http://10.0.0.5:8080/api/next?x` → `/next?x` for an endpoint `http://10.0.0.5:8080/api`.
@@ -108,14 +138,8 @@ function relativeLocation(location: string, endpoint: string): string {
   return location; // `http://host:80801` is another port, not under the endpoint
 }
 
-function carriesSecret(value: string | string[], secrets: readonly string[]): boolean {
-  for (const secret of secrets) {
-    if (
-      typeof value === 'string' ? value.includes(secret) : value.some((v) => v.includes(secret))
-    ) {
-      return true;
-    }
-  }
+function carriesSecret(value: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) if (value.includes(secret)) return true;
   return false;
 }
 

@@ -5,12 +5,7 @@
  * aborts the upstream request when the client goes away, and turns failures into plain
  * status codes without leaking replica addresses or credentials.
  */
-import type {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
   AbortedError,
@@ -21,7 +16,7 @@ import {
 import type { Exchange, ExchangeSink, OutboundRequest } from './exchange.js';
 import {
   HOP_BY_HOP_REQUEST_HEADERS,
-  clientResponseHeaders,
+  clientResponseHeaderList,
   connectionTokens,
   rawHeaderBytes,
 } from './http-headers.js';
@@ -70,7 +65,8 @@ export function createProxyHandler(core: RouterCore): ProxyHandler {
     if (exchange.done) return;
     sink.exchange = exchange;
     // `close` before the response finished means the client went away: stop the replica.
-    res.once('close', () => {
+    // (`close` fires once; `on` spares the wrapper `once` allocates per request.)
+    res.on('close', () => {
       if (!res.writableFinished) {
         exchange.abort(new AbortedError('The client closed the connection'));
       }
@@ -176,25 +172,24 @@ class ResponseSink implements ExchangeSink {
 
   onResponse(
     status: number,
-    headers: IncomingHttpHeaders,
+    rawHeaders: readonly Buffer[],
     statusMessage: string,
     entry: ReplicaEntry,
   ): void {
     const res = this.#res;
-    const filtered = clientResponseHeaders(headers, entry.secrets);
+    const { headers, hasContentLength } = clientResponseHeaderList(rawHeaders, entry.secrets);
     try {
-      res.writeHead(
-        status,
-        statusMessage === '' ? undefined : statusMessage,
-        filtered as OutgoingHttpHeaders,
-      );
+      // A flat `[name, value, ...]` list: node writes it as is, no header object.
+      const list = hasRepeatedName(headers) ? collapseRepeated(headers) : headers;
+      if (statusMessage === '') res.writeHead(status, list);
+      else res.writeHead(status, statusMessage, list);
     } catch (error) {
       // A header node refuses to send (invalid characters): the response is unusable.
       this.exchange?.abort(error as Error);
       return;
     }
     // Streams (SSE, chunked) get their headers now, before the first token.
-    if (filtered['content-length'] === undefined) res.flushHeaders();
+    if (!hasContentLength) res.flushHeaders();
   }
 
   onData(chunk: Buffer): boolean {
@@ -242,6 +237,30 @@ class ResponseSink implements ExchangeSink {
       sendError(res, 502, 'UPSTREAM_FAILURE', 'The replica failed to answer');
     }
   }
+}
+
+// When the host already set headers (express sets `x-powered-by`), node applies a list
+// through `setHeader`, where a repeated name (`set-cookie`) would replace the one before.
+function hasRepeatedName(headers: readonly string[]): boolean {
+  for (let index = 2; index < headers.length; index += 2) {
+    for (let before = 0; before < index; before += 2) {
+      if (headers[index] === headers[before]) return true;
+    }
+  }
+  return false;
+}
+
+function collapseRepeated(headers: readonly string[]): (string | string[])[] {
+  const values = new Map<string, string | string[]>();
+  for (let index = 0; index < headers.length; index += 2) {
+    const name = headers[index]!;
+    const value = headers[index + 1]!;
+    const seen = values.get(name);
+    if (seen === undefined) values.set(name, value);
+    else if (typeof seen === 'string') values.set(name, [seen, value]);
+    else seen.push(value);
+  }
+  return [...values].flat(1);
 }
 
 function retryAfterSeconds(retryAfterMs: number): string {

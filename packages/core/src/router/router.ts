@@ -3,8 +3,7 @@
  * undici pool, streams both bodies, fails over when that is provably safe, and feeds the
  * autoscaler. Exposed as a WHATWG-style `fetch` and as a node:http handler.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { SystemClock, type Clock } from '../clock.js';
+import { SystemClock, type Clock, type TimerHandle } from '../clock.js';
 import {
   AbortedError,
   IllegalStateError,
@@ -19,7 +18,11 @@ import {
   type ExchangeSettings,
   type OutboundRequest,
 } from './exchange.js';
-import { HOP_BY_HOP_REQUEST_HEADERS, clientResponseHeaders } from './http-headers.js';
+import {
+  HOP_BY_HOP_REQUEST_HEADERS,
+  clientResponseHeaderList,
+  connectionTokens,
+} from './http-headers.js';
 import {
   createLoadBalancer,
   type LoadBalancer,
@@ -135,6 +138,8 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * Routes requests to the ready replicas. The engine calls {@link Router.setReplicas}
  * whenever the ready set changes; hosts call {@link Router.fetch} or mount
@@ -161,7 +166,11 @@ export class Router {
   readonly #pools: ReplicaPools;
   readonly #settings: ExchangeSettings;
   readonly #core: RouterCore;
+  readonly #requestTimeoutMs: number;
+  // Exchanges in flight, oldest first. They all get the same timeout, so their deadlines
+  // are in this order too and one timer (for the oldest) covers all of them.
   readonly #active = new Set<Exchange>();
+  #deadlineTimer: TimerHandle | undefined;
   #state: RouterState = 'open';
   #closing: Promise<void> | undefined;
   #idle: (() => void) | undefined;
@@ -198,13 +207,13 @@ export class Router {
         cause: error,
       });
     }
+    this.#requestTimeoutMs = positive(options, 'requestTimeoutMs', 300_000);
     this.#settings = {
       pools: this.#pools,
       balancer,
       clock: this.#clock,
       maxAttempts,
       headersTimeoutMs: positive(options, 'headersTimeoutMs', 60_000),
-      requestTimeoutMs: positive(options, 'requestTimeoutMs', 300_000),
       retryBackoffMs: nonNegative(options, 'retryBackoffMs', 25),
       retryAfterMs: () => {
         const value = retryAfterMs();
@@ -287,21 +296,32 @@ export class Router {
    * for await (const chunk of response.body!) process.stdout.write(chunk);
    * ```
    */
-  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     this.#record();
-    if (this.#state !== 'open') {
-      throw new IllegalStateError('The router is closed', { state: this.#state });
+    try {
+      if (this.#state !== 'open') {
+        throw new IllegalStateError('The router is closed', { state: this.#state });
+      }
+      const signal = init?.signal ?? (isRequest(input) ? input.signal : undefined);
+      const request = outboundFromFetch(input, init);
+      // Only bodies the platform must encode (Blob, FormData) take a detour through a promise.
+      return request instanceof Promise
+        ? request.then((ready) => this.#send(ready, signal))
+        : this.#send(request, signal);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    const request = await outboundFromFetch(input, init);
-    const signal = init?.signal ?? (isRequest(input) ? input.signal : undefined);
+  }
+
+  #send(request: OutboundRequest, signal: AbortSignal | null | undefined): Promise<Response> {
     if (signal?.aborted) {
-      throw new AbortedError('The request was aborted', { cause: signal.reason });
+      return Promise.reject(new AbortedError('The request was aborted', { cause: signal.reason }));
     }
     return new Promise<Response>((resolve, reject) => {
       const sink = new FetchSink(request.method, resolve, reject);
       const exchange = this.#start(request, sink);
       sink.exchange = exchange;
-      if (signal !== undefined && !exchange.done) {
+      if (signal != null && !exchange.done) {
         const onAbort = () =>
           exchange.abort(new AbortedError('The request was aborted', { cause: signal.reason }));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -342,6 +362,7 @@ export class Router {
         });
       }
       this.#state = 'closed';
+      this.#clearDeadlineTimer();
       await this.#pools.close();
     })();
     return this.#closing;
@@ -355,6 +376,7 @@ export class Router {
     this.#state = 'closed';
     const error = new AbortedError('The router was destroyed');
     for (const exchange of [...this.#active]) exchange.abort(error);
+    this.#clearDeadlineTimer();
     await this.#pools.destroy(error);
     this.#idle?.();
   }
@@ -372,10 +394,44 @@ export class Router {
   }
 
   #start(request: OutboundRequest, sink: ExchangeSink): Exchange {
-    const exchange = new Exchange(this.#settings, request, sink);
+    const timeout = this.#requestTimeoutMs;
+    const timed = timeout !== Number.POSITIVE_INFINITY;
+    const deadline = timed ? this.#clock.now() + timeout : Number.POSITIVE_INFINITY;
+    const exchange = new Exchange(this.#settings, request, sink, deadline);
     this.#active.add(exchange);
+    if (timed && this.#deadlineTimer === undefined) this.#armDeadlineTimer(timeout);
     exchange.start();
     return exchange;
+  }
+
+  // One timer for every request deadline instead of one per request. It stays armed while
+  // requests come and go and is re-armed, when it fires, for the oldest one left.
+  #armDeadlineTimer(delay: number): void {
+    // Node timers take at most 2^31-1 ms; a longer deadline is checked again then.
+    this.#deadlineTimer = this.#clock.setTimeout(
+      () => {
+        this.#deadlineTimer = undefined;
+        this.#expire();
+      },
+      Math.min(delay, MAX_TIMER_DELAY_MS),
+    );
+  }
+
+  #expire(): void {
+    const now = this.#clock.now();
+    for (const exchange of this.#active) {
+      if (exchange.deadline > now) {
+        this.#armDeadlineTimer(exchange.deadline - now);
+        return;
+      }
+      exchange.timeOut(this.#requestTimeoutMs); // leaves #active through #settled
+    }
+  }
+
+  #clearDeadlineTimer(): void {
+    if (this.#deadlineTimer === undefined) return;
+    this.#clock.clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
   }
 
   #settled(exchange: Exchange): void {
@@ -410,14 +466,14 @@ class FetchSink implements ExchangeSink {
 
   onResponse(
     status: number,
-    rawHeaders: IncomingHttpHeaders,
+    rawHeaders: readonly Buffer[],
     statusMessage: string,
     entry: ReplicaEntry,
   ): void {
+    const list = clientResponseHeaderList(rawHeaders, entry.secrets).headers;
     const headers = new Headers();
-    for (const [name, value] of Object.entries(clientResponseHeaders(rawHeaders, entry.secrets))) {
-      if (typeof value === 'string') headers.append(name, value);
-      else for (const item of value) headers.append(name, item);
+    for (let index = 0; index < list.length; index += 2) {
+      headers.append(list[index]!, list[index + 1]!);
     }
     let body: ReadableStream<Uint8Array> | null = null;
     if (this.#method !== 'HEAD' && !NULL_BODY_STATUSES.has(status)) {
@@ -506,10 +562,10 @@ function isRequest(input: unknown): input is Request {
   );
 }
 
-async function outboundFromFetch(
+function outboundFromFetch(
   input: string | URL | Request,
   init: RequestInit | undefined,
-): Promise<OutboundRequest> {
+): OutboundRequest | Promise<OutboundRequest> {
   const request = isRequest(input) ? input : undefined;
   const target = request !== undefined ? request.url : input;
   const path =
@@ -521,39 +577,60 @@ async function outboundFromFetch(
     );
   }
   const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
-  const headerSource = new Headers(init?.headers ?? request?.headers);
   let rawBody: unknown = init !== undefined && 'body' in init ? init.body : request?.body;
   if (rawBody === undefined) rawBody = null;
-  const { body, contentType } = await requestBodyOf(rawBody);
+  const body = requestBodyOf(rawBody);
+  if (body instanceof Promise) {
+    return body.then((ready) => outboundWithBody(method, path, init, request, rawBody, ready));
+  }
+  return outboundWithBody(method, path, init, request, rawBody, body);
+}
+
+function outboundWithBody(
+  method: string,
+  path: string,
+  init: RequestInit | undefined,
+  request: Request | undefined,
+  rawBody: unknown,
+  { body, contentType }: EncodedBody,
+): OutboundRequest {
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) {
     throw new InvalidArgumentError(`A ${method} request cannot have a body`, {
       argument: 'init.body',
       value: rawBody,
     });
   }
-  if (contentType !== undefined && !headerSource.has('content-type')) {
-    headerSource.set('content-type', contentType);
-  }
-  const listed = headerSource.get('connection');
-  const dropped = new Set<string>(HOP_BY_HOP_REQUEST_HEADERS);
-  if (listed !== null)
-    for (const token of listed.split(',')) dropped.add(token.trim().toLowerCase());
-  // undici sets the length of buffers itself and checks it for streams.
-  dropped.add('content-length');
   const headers: string[] = [];
   let idempotent = IDEMPOTENT_METHODS.has(method);
-  for (const [name, value] of headerSource) {
-    if (dropped.has(name)) continue;
-    if (name === 'idempotency-key') idempotent = true;
-    headers.push(name, value);
+  const given = init?.headers ?? request?.headers;
+  let hasContentType = false;
+  if (given !== undefined) {
+    // `Headers` validates names and values and lower-cases names.
+    const source = given instanceof Headers ? given : new Headers(given);
+    const connection = source.get('connection');
+    const listed = connection === null ? undefined : connectionTokens(connection);
+    for (const [name, value] of source) {
+      // undici sets the length of buffers itself and checks it for streams.
+      if (HOP_BY_HOP_REQUEST_HEADERS.has(name) || name === 'content-length') continue;
+      if (listed?.has(name)) continue;
+      if (name === 'idempotency-key') idempotent = true;
+      else if (name === 'content-type') hasContentType = true;
+      headers.push(name, value);
+    }
   }
+  if (contentType !== undefined && !hasContentType) headers.push('content-type', contentType);
   return { method, path, headers, body, idempotent };
 }
 
-async function requestBodyOf(
-  body: unknown,
-): Promise<{ body: RequestBody | undefined; contentType: string | undefined }> {
-  if (body === null) return { body: undefined, contentType: undefined };
+interface EncodedBody {
+  readonly body: RequestBody | undefined;
+  readonly contentType: string | undefined;
+}
+
+const NO_BODY: EncodedBody = { body: undefined, contentType: undefined };
+
+function requestBodyOf(body: unknown): EncodedBody | Promise<EncodedBody> {
+  if (body === null) return NO_BODY;
   if (typeof body === 'string') {
     return {
       body: RequestBody.fromBuffer(Buffer.from(body)),
@@ -577,7 +654,10 @@ async function requestBodyOf(
     // Already in memory: let the platform encode it (multipart boundary, blob type).
     const encoded = new Response(body);
     const contentType = encoded.headers.get('content-type') ?? undefined;
-    return { body: RequestBody.fromBuffer(Buffer.from(await encoded.arrayBuffer())), contentType };
+    return encoded.arrayBuffer().then((buffer) => ({
+      body: RequestBody.fromBuffer(Buffer.from(buffer)),
+      contentType,
+    }));
   }
   if (typeof body === 'object' && Symbol.asyncIterator in body) {
     return {
