@@ -51,6 +51,28 @@ describe('Router.handler in real frameworks', () => {
     expect(await (await fetch(`${base}/health`)).text()).toBe('host ok');
   });
 
+  it('keeps every repeated response header although express set headers first', async () => {
+    const replica = await startServer((_req, res) => {
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.end('ok');
+    });
+    const router = new Router();
+    router.setReplicas([replica.replica('r1')]);
+    cleanups.push(
+      () => replica.close(),
+      () => router.destroy(),
+    );
+    const app = express(); // sets `x-powered-by` before the handler runs
+    app.use('/v1', router.handler());
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/c`);
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(response.headers.get('x-powered-by')).toBe('Express');
+    expect(await response.text()).toBe('ok');
+  });
+
   it('mounts in fastify through reply.hijack() with the raw request', async () => {
     const { replica, router } = await replicaAndRouter();
     const handler = router.handler();

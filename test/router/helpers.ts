@@ -192,3 +192,40 @@ export async function startReplicaProcess(name: string): Promise<ReplicaProcess>
 export async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
+
+/**
+ * A replica that streams `totalBytes` in 64 KiB chunks and honours backpressure (waits
+ * for `drain`), so `written()` shows how far a slow reader downstream let it get.
+ */
+export async function startStreamingServer(
+  totalBytes: number,
+): Promise<TestServer & { written(): number }> {
+  let written = 0;
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  const server = await startRawServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const pump = (): void => {
+      while (written < totalBytes) {
+        written += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  });
+  return Object.assign(server, { written: () => written });
+}
+
+/** Resolves once `value()` stopped changing for `quietMs`. */
+export async function settled(value: () => number, quietMs = 150): Promise<number> {
+  let last = value();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const now = value();
+    if (now === last) return now;
+    last = now;
+  }
+}

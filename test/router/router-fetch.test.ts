@@ -11,7 +11,15 @@ import {
   UpstreamTimeoutError,
   type RoutableReplica,
 } from '../../packages/core/src/index.js';
-import { closedPort, startRawServer, startServer, until, type SeenRequest } from './helpers.js';
+import {
+  closedPort,
+  settled,
+  startRawServer,
+  startServer,
+  startStreamingServer,
+  until,
+  type SeenRequest,
+} from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -247,6 +255,53 @@ describe('Router.fetch', () => {
     const pending = router.fetch('/slow').catch((caught: unknown) => caught);
     await clock.advance(1_000);
     expect(UpstreamTimeoutError.isInstance(await pending)).toBe(true);
+  });
+
+  it('times out each request at its own deadline, with one timer for all of them', async () => {
+    const hanging = track(await startRawServer(() => {}));
+    const replica = track(await startServer());
+    const clock = new ManualClock();
+    const router = track(new Router({ clock, requestTimeoutMs: 1_000 }));
+    router.setReplicas([hanging.replica('hanging')]);
+    const outcomes: string[] = [];
+    const settle = (name: string, pending: Promise<unknown>) =>
+      pending.then(
+        () => outcomes.push(`${name} ok`),
+        (error: unknown) =>
+          outcomes.push(`${name} ${UpstreamTimeoutError.isInstance(error) ? 'timeout' : 'other'}`),
+      );
+    const first = settle('first', router.fetch('/a'));
+    await clock.advance(400);
+    const second = settle('second', router.fetch('/b'));
+    await clock.advance(599);
+    expect(outcomes).toEqual([]);
+    await clock.advance(1);
+    await first;
+    expect(outcomes).toEqual(['first timeout']);
+    // A request that finishes in time leaves the others' deadlines alone.
+    router.setReplicas([replica.replica('fast')]);
+    expect((await router.fetch('/c')).status).toBe(200);
+    await clock.advance(399);
+    expect(outcomes).toEqual(['first timeout']);
+    await clock.advance(1);
+    await second;
+    expect(outcomes).toEqual(['first timeout', 'second timeout']);
+    expect(router.inFlight).toBe(0);
+  });
+
+  it('holds the replica back while the caller does not read the body, then delivers everything', async () => {
+    const total = 64 * 1024 * 1024;
+    const replica = track(await startStreamingServer(total));
+    const router = track(new Router());
+    router.setReplicas([replica.replica('r1')]);
+    const response = await router.fetch('/big');
+    const stalled = await settled(() => replica.written());
+    // Only socket buffers fill up; without backpressure the router would take in all 64 MiB.
+    expect(stalled).toBeLessThan(total / 2);
+    let received = 0;
+    for await (const chunk of response.body!) received += chunk.byteLength;
+    expect(received).toBe(total);
+    expect(router.inFlight).toBe(0);
   });
 
   it('fails over an idempotent request whose replica sent no headers in time', async () => {

@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Router, type RouterOptions } from '../../packages/core/src/index.js';
-import { rawRequest, startRawServer, startServer, until, type SeenRequest } from './helpers.js';
+import {
+  rawRequest,
+  settled,
+  startRawServer,
+  startServer,
+  startStreamingServer,
+  until,
+  type SeenRequest,
+} from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -346,6 +354,77 @@ describe('Router.handler (node:http)', () => {
     });
     expect(response.status).toBe(200);
     expect(response.body.length).toBe(size);
+  });
+});
+
+describe('Router.handler flow control and failures mid-body', () => {
+  it('holds the replica back while the client does not read, then delivers everything', async () => {
+    const total = 64 * 1024 * 1024;
+    const replica = track(await startStreamingServer(total));
+    const { router, port } = await startProxy();
+    router.setReplicas([replica.replica('r1')]);
+    const socket = connect(port, '127.0.0.1');
+    cleanups.push(() => void socket.destroy());
+    socket.pause(); // a client that does not read
+    socket.write('GET /big HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    await until(() => replica.written() > 0);
+    // Only socket buffers fill up; without backpressure the proxy would take in all 64 MiB.
+    const stalled = await settled(() => replica.written());
+    expect(stalled).toBeLessThan(total / 2);
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.resume();
+    await new Promise<void>((resolve) => socket.once('end', resolve));
+    expect(replica.written()).toBe(total);
+    expect(received).toBeGreaterThan(total); // the body plus the response head and chunk sizes
+  });
+
+  it('cuts the client connection when the replica fails mid-body (no clean end)', async () => {
+    for (const framing of ['content-length', 'chunked'] as const) {
+      const replica = track(
+        await startRawServer((_req, res) => {
+          res.writeHead(200, framing === 'content-length' ? { 'content-length': '1000' } : {});
+          res.write('x'.repeat(100));
+          setTimeout(() => res.socket?.destroy(), 20);
+        }),
+      );
+      const { router, port } = await startProxy();
+      router.setReplicas([replica.replica('r1')]);
+      const outcome = await new Promise<string>((resolve) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path: '/partial', agent: false },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(`ended cleanly with ${body.length} bytes`));
+            res.on('error', () => resolve(`broken after ${body.length} bytes`));
+          },
+        );
+        req.on('error', (error) => resolve(`request error ${error.message}`));
+        req.end();
+      });
+      expect(outcome, framing).toBe('broken after 100 bytes');
+      await until(() => router.inFlight === 0);
+    }
+  });
+
+  it('passes repeated and non-ASCII response headers through unchanged', async () => {
+    const replica = track(
+      await startRawServer((_req, res) => {
+        res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+        res.setHeader('x-name', 'café'); // node sends this head as UTF-8 bytes
+        res.end('ok');
+      }),
+    );
+    const { router, port } = await startProxy();
+    router.setReplicas([replica.replica('r1')]);
+    const response = await rawRequest(port, { path: '/cookies' });
+    const direct = await rawRequest(replica.port, { path: '/cookies' });
+    expect(response.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    // The same bytes as straight from the replica (the client decodes them as latin1).
+    expect(response.headers['x-name']).toBe(direct.headers['x-name']);
+    expect(Buffer.from(response.headers['x-name'] as string, 'latin1').toString()).toBe('café');
+    expect(response.body).toBe('ok');
   });
 });
 
