@@ -205,8 +205,10 @@ export function replicaOwnershipTags(options: {
   replicaId: string;
   capacityType: CapacityType;
 }): Record<string, string> {
+  // A literal, not a spread of serviceOwnershipTags(): one object shape, built per launch.
   return {
-    ...serviceOwnershipTags(options.service),
+    [OwnershipTag.ManagedBy]: MANAGED_BY_VALUE,
+    [OwnershipTag.Service]: options.service,
     [OwnershipTag.Replica]: options.replicaId,
     [OwnershipTag.CapacityType]: options.capacityType,
   };
@@ -217,7 +219,11 @@ export function hasTags(
   tags: Readonly<Record<string, string>>,
   required: Readonly<Record<string, string>>,
 ): boolean {
-  return Object.entries(required).every(([key, value]) => tags[key] === value);
+  // Called per instance per listing: no entries array.
+  for (const key in required) {
+    if (Object.hasOwn(required, key) && tags[key] !== required[key]) return false;
+  }
+  return true;
 }
 
 /**

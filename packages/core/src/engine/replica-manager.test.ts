@@ -274,6 +274,45 @@ describe('ReplicaManager', () => {
     expect(provider.calls.filter((call) => call.method === 'launch')).toHaveLength(3);
   });
 
+  it('a hanging call times out (retryable) and is retried; a call started with it is unaffected', async () => {
+    const clock = new ManualClock({ now: 0 });
+    const provider = new FakeProvider({ clock, locations: 1 });
+    const launch = provider.launch.bind(provider);
+    const reasons: unknown[] = [];
+    let launches = 0;
+    provider.launch = (request, context) => {
+      if (launches++ > 0) return launch(request, context);
+      // The first launch is accepted by nobody: it hangs until its signal aborts.
+      return new Promise((_, reject) => {
+        context?.abortSignal?.addEventListener('abort', () => {
+          reasons.push(context.abortSignal?.reason);
+          reject(context.abortSignal?.reason);
+        });
+      });
+    };
+    const { manager } = setup({
+      clock,
+      provider,
+      callTimeoutMs: 5_000,
+      retry: { retries: 2, minDelayMs: 100, maxDelayMs: 100 },
+    });
+    await manager.reconcile(); // both launches start at the same instant
+    await clock.advance(1_000);
+    expect(alive(provider)).toHaveLength(1); // the second answered; the first still hangs
+    await clock.advance(5_000); // the first times out, backs off and launches again
+    await manager.idle();
+    expect(launches).toBe(3);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatchObject({
+      code: 'PROVIDER_FAILURE',
+      providerCode: 'timeout',
+      retryable: true,
+    });
+    expect(alive(provider)).toHaveLength(2);
+    await manager.destroy();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('probe failures confirmed against the provider: still running → failed and replaced', async () => {
     const unhealthy = new Set<string>();
     const clock = new ManualClock({ now: 0 });

@@ -9,7 +9,7 @@
  * does O(replicas) work, allocates little and writes nothing to the store.
  */
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
@@ -311,6 +311,21 @@ interface Tracked {
   probeTarget: ProbeTarget | undefined;
 }
 
+/** A provider call in flight (see `ReplicaManager.#callBatch`). */
+interface PendingCall {
+  readonly label: string;
+  readonly fail: (error: Error) => void;
+}
+
+/** Provider calls started at one clock instant: one abort signal, one timeout timer. */
+interface CallBatch {
+  readonly at: number;
+  readonly controller: AbortController;
+  readonly calls: Set<PendingCall>;
+  timer: TimerHandle | undefined;
+  readonly onStop: () => void;
+}
+
 interface PriceEntry {
   readonly instanceType: string;
   readonly hourlyPrice: number;
@@ -428,6 +443,8 @@ export class ReplicaManager {
   #lease: Lease | undefined;
   #ticks = 0;
   #listRound = 0;
+  #currentBatch: CallBatch | undefined;
+  readonly #spareControllers: AbortController[] = [];
   #eventSequence = 0;
   #chain: Promise<void> = Promise.resolve();
   #state: 'idle' | 'running' | 'stopped' | 'destroyed' = 'idle';
@@ -1463,7 +1480,7 @@ export class ReplicaManager {
    * fleet and no per-probe promise when the prober answers synchronously.
    */
   async #probeDue(now: number): Promise<void> {
-    const controller = new AbortController();
+    const controller = this.#takeController();
     const context = { abortSignal: controller.signal, timeoutMs: this.#probe.timeoutMs };
     const nextProbeAt = now + this.#probe.periodMs;
     const limit = this.#probeConcurrency;
@@ -1486,7 +1503,10 @@ export class ReplicaManager {
         started.push({ tracked, answer });
       }
     }
-    if (started.length === 0) return;
+    if (started.length === 0) {
+      this.#returnController(controller);
+      return;
+    }
 
     const onStop = () => controller.abort(this.#abort.signal.reason);
     this.#stopHooks.add(onStop);
@@ -1515,6 +1535,7 @@ export class ReplicaManager {
     } finally {
       this.clock.clearTimeout(timer);
       this.#stopHooks.delete(onStop);
+      this.#returnController(controller);
     }
     if (this.#abort.signal.aborted) return;
     const at = this.clock.now();
@@ -1865,35 +1886,50 @@ export class ReplicaManager {
     }) as Promise<T>;
   }
 
-  /** One provider call with a per-attempt timeout and retries for retryable errors. */
-  #call<T>(
+  /**
+   * One provider call with a per-attempt timeout and retries for retryable errors. The
+   * first attempt runs directly; p-retry takes over only after a retryable failure, so the
+   * common case costs no retry machinery.
+   */
+  async #call<T>(
     provider: ProviderV1,
     method: string,
     run: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const stop = this.#abort.signal;
+    try {
+      return await this.#attempt(provider, method, run);
+    } catch (error) {
+      if (this.#retries === 0 || !(await this.#backOff(error, 0))) throw error;
+    }
     return pRetry(() => this.#attempt(provider, method, run), {
-      retries: this.#retries,
+      retries: this.#retries - 1,
       minTimeout: 0,
       maxTimeout: 0,
       randomize: false,
-      signal: stop,
-      shouldRetry: async ({ error, retriesConsumed }) => {
-        if (!isRetryable(error) || stop.aborted) return false;
-        // Backoff on the injected clock (p-retry's own timer would be wall-clock time).
-        const base = Math.min(this.#maxDelayMs, this.#minDelayMs * 2 ** retriesConsumed);
-        let delay = base / 2 + (this.#random.next() * base) / 2;
-        if (ThrottledError.isInstance(error) && error.retryAfterMs !== undefined) {
-          delay = Math.max(delay, error.retryAfterMs);
-        }
-        try {
-          await this.clock.sleep(delay, stop);
-        } catch {
-          return false;
-        }
-        return true;
-      },
+      signal: this.#abort.signal,
+      shouldRetry: ({ error, retriesConsumed }) => this.#backOff(error, retriesConsumed + 1),
     });
+  }
+
+  /**
+   * Whether a failed attempt is retried; if so, waits the backoff on the injected clock
+   * (p-retry's own timer would be wall-clock time): exponential in `retry` with jitter,
+   * at least a throttling error's `retryAfterMs`.
+   */
+  async #backOff(error: unknown, retry: number): Promise<boolean> {
+    const stop = this.#abort.signal;
+    if (!isRetryable(error) || stop.aborted) return false;
+    const base = Math.min(this.#maxDelayMs, this.#minDelayMs * 2 ** retry);
+    let delay = base / 2 + (this.#random.next() * base) / 2;
+    if (ThrottledError.isInstance(error) && error.retryAfterMs !== undefined) {
+      delay = Math.max(delay, error.retryAfterMs);
+    }
+    try {
+      await this.clock.sleep(delay, stop);
+    } catch {
+      return false;
+    }
+    return true;
   }
 
   #attempt<T>(
@@ -1914,52 +1950,39 @@ export class ReplicaManager {
         new LeaseLostError(`${provider.name}.${method} refused: this host holds no live lease`),
       );
     }
+    const batch = this.#callBatch();
     return new Promise<T>((resolve, reject) => {
-      const controller = new AbortController();
-      let settled = false;
-      const finish = () => {
-        settled = true;
-        this.clock.clearTimeout(timer);
-        this.#stopHooks.delete(onStop);
+      const call: PendingCall = {
+        label: `${provider.name}.${method}`,
+        fail: (error) => {
+          batch.calls.delete(call);
+          reject(error);
+        },
       };
-      const onStop = () => {
-        if (settled) return;
-        finish();
-        controller.abort(stop.reason);
-        reject(new AbortedError(`${provider.name}.${method} aborted`, { cause: stop.reason }));
+      batch.calls.add(call);
+      const settle = (): boolean => {
+        if (!batch.calls.delete(call)) return false; // already failed by timeout or stop
+        if (batch.calls.size === 0) this.#closeBatch(batch);
+        return true;
       };
-      const timer = this.clock.setTimeout(() => {
-        if (settled) return;
-        finish();
-        const error = new ProviderError(
-          `${provider.name}.${method} timed out after ${this.#callTimeoutMs} ms`,
-          { providerCode: 'timeout', retryable: true },
-        );
-        controller.abort(error);
-        reject(error);
-      }, this.#callTimeoutMs);
-      this.#stopHooks.add(onStop);
       let promise: Promise<T>;
       try {
-        promise = run(controller.signal);
+        promise = run(batch.controller.signal);
       } catch (error) {
-        finish();
+        settle();
         reject(error instanceof Error ? error : new ProviderError(String(error)));
         return;
       }
       promise.then(
         (value) => {
-          if (settled) return;
-          finish();
-          resolve(value);
+          if (settle()) resolve(value);
         },
         (error: unknown) => {
-          if (settled) return;
-          finish();
+          if (!settle()) return;
           reject(
             error instanceof Error
               ? error
-              : new ProviderError(`${provider.name}.${method} failed: ${String(error)}`, {
+              : new ProviderError(`${call.label} failed: ${String(error)}`, {
                   cause: error,
                   retryable: true,
                 }),
@@ -1967,6 +1990,78 @@ export class ReplicaManager {
         },
       );
     });
+  }
+
+  /**
+   * The batch for calls starting now. Calls that start at the same clock instant have the
+   * same deadline, so they share one abort signal and one timeout timer: at fleet and
+   * simulator scale a controller and a timer per call cost more than the calls. A batch
+   * closes (timer cleared) as soon as none of its calls is running.
+   */
+  #callBatch(): CallBatch {
+    const now = this.clock.now();
+    const current = this.#currentBatch;
+    if (current !== undefined && current.at === now) return current;
+    const batch: CallBatch = {
+      at: now,
+      controller: this.#takeController(),
+      calls: new Set(),
+      timer: undefined,
+      onStop: () => {
+        this.#failBatch(batch, this.#abort.signal.reason, (call) => {
+          return new AbortedError(`${call.label} aborted`);
+        });
+      },
+    };
+    batch.timer = this.clock.setTimeout(() => {
+      this.#failBatch(batch, undefined, (call) => {
+        return new ProviderError(`${call.label} timed out after ${this.#callTimeoutMs} ms`, {
+          providerCode: 'timeout',
+          retryable: true,
+        });
+      });
+    }, this.#callTimeoutMs);
+    this.#stopHooks.add(batch.onStop);
+    this.#currentBatch = batch;
+    return batch;
+  }
+
+  /**
+   * Fails the batch's calls still running, aborts its signal (with `reason`, else the first
+   * call's error; not at all when no call was running and no reason is given), closes it.
+   */
+  #failBatch(batch: CallBatch, reason: unknown, errorOf: (call: PendingCall) => Error): void {
+    let abortWith = reason;
+    for (const call of [...batch.calls]) {
+      const error = errorOf(call);
+      abortWith ??= error;
+      call.fail(error);
+    }
+    if (abortWith !== undefined) batch.controller.abort(abortWith);
+    this.#closeBatch(batch);
+  }
+
+  #closeBatch(batch: CallBatch): void {
+    if (batch.timer === undefined) return;
+    this.clock.clearTimeout(batch.timer);
+    batch.timer = undefined;
+    this.#stopHooks.delete(batch.onStop);
+    if (this.#currentBatch === batch) this.#currentBatch = undefined;
+    if (batch.calls.size === 0) this.#returnController(batch.controller);
+  }
+
+  /**
+   * An abort controller for a batch of calls or probes. Creating one costs more than a
+   * simulated tick, so one that was never aborted and has no listener left is reused.
+   */
+  #takeController(): AbortController {
+    return this.#spareControllers.pop() ?? new AbortController();
+  }
+
+  #returnController(controller: AbortController): void {
+    if (this.#spareControllers.length >= 4 || controller.signal.aborted) return;
+    if (getEventListeners(controller.signal, 'abort').length > 0) return;
+    this.#spareControllers.push(controller);
   }
 
   #updateFallback(): void {
