@@ -3,8 +3,10 @@
  * 10 repeats × 24 h windows, without a workload and with the paper's Poisson workload —
  * and of the omniscient optimum for one 24 h window per trace. Targets (issue 4): ≤ 10 s,
  * ≤ 60 s, ≤ 30 s. Needs `../shared/traces` beside the repository; without it, runs the
- * same grid on three synthetic traces and says so.
+ * same grid on three synthetic traces and says so. Windows run on one worker thread per CPU
+ * (`SIM_BENCH_JOBS` to change), as the CLI does by default.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import {
   generateSyntheticTrace,
   hasSharedTraces,
@@ -29,6 +31,8 @@ const policies: PolicyName[] = [
   'spothedge',
 ];
 const repeats = Number(process.env.SIM_BENCH_REPEATS ?? 10);
+const jobs = Number(process.env.SIM_BENCH_JOBS ?? availableParallelism());
+const loadBefore = loadavg()[0]!;
 const traces: SpotTrace[] = hasSharedTraces
   ? ['aws1', 'aws3', 'gcp1'].map((name) => loadTrace({ path: sharedTracePath(name) }))
   : [1, 2, 3].map((seed) => generateSyntheticTrace({ seed, hours: 96 }));
@@ -44,6 +48,7 @@ async function grid(workload: boolean): Promise<{ seconds: number; rows: Experim
         trace,
         policies,
         repeats,
+        jobs,
         workload: workload ? poissonWorkload({ rate: 0.05, clients: 3 }) : undefined,
       })),
     );
@@ -64,6 +69,7 @@ writeResult('sim', {
   policies,
   repeats,
   hours: 24,
+  jobs,
   gridSeconds: round(plain.seconds),
   gridTargetSeconds: 10,
   gridWithPoissonSeconds: round(withWorkload.seconds),
@@ -79,4 +85,9 @@ writeResult('sim', {
     cost: round(cost, 3),
     runtimeMs,
   })),
+  machine: {
+    cpus: availableParallelism(),
+    loadAverageBefore: round(loadBefore),
+    loadAverageAfter: round(loadavg()[0]!),
+  },
 });

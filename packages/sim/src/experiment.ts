@@ -3,13 +3,15 @@
  * as the paper's artifact draws them), scored by availability, cost and — with a workload —
  * request latency. The `optimal` entry is the omniscient integer program on each window.
  */
-import { createLoadBalancer } from '@spothedge/core';
+import { InvalidArgumentError, createLoadBalancer, describeValue } from '@spothedge/core';
 import type { LoadBalancingPolicyName } from '@spothedge/core';
 import { simulateLatency } from './latency-model.js';
 import { percentile, runMetrics } from './metrics.js';
 import { solveOptimum } from './optimum.js';
 import { createPolicy } from './policy-catalog.js';
 import type { PolicyName } from './policy-catalog.js';
+import { RunPool } from './run-pool.js';
+import type { PooledRun } from './run-pool.js';
 import { simulateRun } from './simulate.js';
 import type { Timeline } from './timeline.js';
 import { sliceTrace } from './trace.js';
@@ -50,6 +52,12 @@ export interface ExperimentOptions {
   /** Requests; without one, latency fields are `null`. */
   readonly workload?: Workload | undefined;
   readonly serviceModel?: ServiceModelSettings | undefined;
+  /**
+   * Worker threads simulating windows at once (each window is independent and
+   * deterministic: the results do not depend on it). `1` runs everything on this thread.
+   * @default 1
+   */
+  readonly jobs?: number | undefined;
   /** Keep every run's timeline in the result (for reports). @default false */
   readonly keepTimelines?: boolean | undefined;
   /** Called after each run. */
@@ -76,6 +84,15 @@ export interface ExperimentResult {
   readonly timelines?: readonly Timeline[] | undefined;
   /** Every request latency (seconds, sorted) when timelines are kept, for plots. */
   readonly latencies?: Float64Array | undefined;
+}
+
+async function serially<T, R>(
+  items: readonly T[],
+  run: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (const [index, item] of items.entries()) results.push(await run(item, index));
+  return results;
 }
 
 /**
@@ -115,38 +132,74 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   });
   const total = options.policies.length * repeats;
   let done = 0;
-  const results: ExperimentResult[] = [];
-  for (const policyName of options.policies) {
+  const jobs = options.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new InvalidArgumentError(
+      `Expected \`jobs\` to be an integer >= 1, got ${describeValue(options.jobs)}`,
+      { argument: 'jobs', value: options.jobs },
+    );
+  }
+  const pool = jobs > 1 ? new RunPool(jobs) : undefined;
+  const runWindow = async (policyName: PolicyName, repeat: number): Promise<PooledRun> => {
+    const offset = offsets[repeat]!;
     const started = performance.now();
-    const timelines: Timeline[] = [];
-    for (const [repeat, offset] of offsets.entries()) {
-      let timeline: Timeline;
-      if (policyName === 'optimal') {
-        const optimum = await solveOptimum({
-          trace: sliceTrace(trace, offset, windowTicks),
-          target,
-          extra,
-          coldStartTicks,
-          spotPrice: options.spotPrice,
-          onDemandPrice: options.onDemandPrice,
-        });
-        timeline = optimum.timeline;
-      } else {
-        timeline = await simulateRun({
-          trace,
-          offset,
-          ticks: windowTicks,
-          target,
-          coldStartSeconds,
-          spotPrice: options.spotPrice,
-          onDemandPrice: options.onDemandPrice,
-          policy: createPolicy(policyName, { extra, seed: seed * 1_000 + repeat }),
-          shuffleSeed: seed * 1_000 + repeat,
-        });
-      }
-      timelines.push(timeline);
-      options.onProgress?.({ done: ++done, total, policy: policyName });
+    let run: PooledRun;
+    if (policyName === 'optimal') {
+      const optimum = await solveOptimum({
+        trace: sliceTrace(trace, offset, windowTicks),
+        target,
+        extra,
+        coldStartTicks,
+        spotPrice: options.spotPrice,
+        onDemandPrice: options.onDemandPrice,
+      });
+      run = { timeline: optimum.timeline, runtimeMs: performance.now() - started };
+    } else {
+      const request = {
+        offset,
+        ticks: windowTicks,
+        target,
+        coldStartSeconds,
+        spotPrice: options.spotPrice,
+        onDemandPrice: options.onDemandPrice,
+        policy: policyName,
+        extra,
+        seed: seed * 1_000 + repeat,
+        shuffleSeed: seed * 1_000 + repeat,
+      };
+      run =
+        pool === undefined
+          ? {
+              timeline: await simulateRun({
+                ...request,
+                trace,
+                policy: createPolicy(policyName, { extra, seed: request.seed }),
+              }),
+              runtimeMs: performance.now() - started,
+            }
+          : await pool.run(trace, request);
     }
+    options.onProgress?.({ done: ++done, total, policy: policyName });
+    return run;
+  };
+  let runs: PooledRun[][];
+  try {
+    runs =
+      pool === undefined
+        ? await serially(options.policies, (policyName) =>
+            serially(offsets, (_, repeat) => runWindow(policyName, repeat)),
+          )
+        : await Promise.all(
+            options.policies.map((policyName) =>
+              Promise.all(offsets.map((_, repeat) => runWindow(policyName, repeat))),
+            ),
+          );
+  } finally {
+    await pool?.close();
+  }
+  const results: ExperimentResult[] = [];
+  for (const [policyIndex, policyName] of options.policies.entries()) {
+    const timelines = runs[policyIndex]!.map((run) => run.timeline);
     const metrics = timelines.map((timeline) =>
       runMetrics(timeline, { spotPrice: options.spotPrice, onDemandPrice: options.onDemandPrice }),
     );
@@ -186,7 +239,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       latencyP90: latencies ? percentile(latencies, 0.9) : null,
       latencyP99: latencies ? percentile(latencies, 0.99) : null,
       failureRate: latencies ? (latencies.length === 0 ? 0 : failed / latencies.length) : null,
-      runtimeMs: Math.round(performance.now() - started),
+      // Time spent simulating this policy's windows (summed over workers when parallel).
+      runtimeMs: Math.round(runs[policyIndex]!.reduce((sum, run) => sum + run.runtimeMs, 0)),
       ...(options.keepTimelines ? { timelines, latencies } : {}),
     });
   }

@@ -91,6 +91,8 @@ describe('spothedge-sim CLI', () => {
     expect(await runCli(['--trace', 'synthetic:1', '--policy', 'magic'], capture.streams)).toBe(2);
     expect(capture.err()).toMatch(/"magic"/);
     expect(await runCli(['--trace', 'synthetic:1', '--repeats', '0'], capture.streams)).toBe(2);
+    expect(await runCli(['--trace', 'synthetic:1', '--jobs', '0'], capture.streams)).toBe(2);
+    expect(capture.err()).toMatch(/`--jobs`.*"0"/);
     expect(await runCli([], capture.streams)).toBe(2);
   });
 });

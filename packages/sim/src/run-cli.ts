@@ -5,6 +5,7 @@
  *     spothedge-sim --trace synthetic:7 --workload poisson:0.15 --html report.html
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError, SpotHedgeError, describeValue } from '@spothedge/core';
 import { runExperiment } from './experiment.js';
@@ -32,6 +33,8 @@ export const USAGE = `Usage: spothedge-sim --trace DIR|synthetic:SEED [options]
   --hours H                    window length (default 24)
   --repeats N                  windows per policy, at the paper's random offsets (default 10)
   --seed N                     seed of offsets, placement, workload (default 0)
+  --jobs N                     worker threads running windows at once (default: the
+                               number of CPUs; results do not depend on it)
   --workload none|paper|poisson:RATE|poisson:NxRATE|maf:PATH|bursty:RATE
                                requests for latency (default none; paper = the paper's
                                3 clients x 0.05/s, each dispatching round-robin)
@@ -116,6 +119,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         hours: { type: 'string' },
         repeats: { type: 'string' },
         seed: { type: 'string' },
+        jobs: { type: 'string' },
         workload: { type: 'string' },
         'load-balancing': { type: 'string' },
         json: { type: 'boolean' },
@@ -177,6 +181,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       hours,
       repeats,
       seed: integer('seed', flags.seed, 0),
+      jobs: integer('jobs', flags.jobs, availableParallelism(), 1),
     };
     const total = traces.length * policies.length * repeats;
     const bar =

@@ -1,0 +1,147 @@
+/**
+ * Runs simulation windows on worker threads, one window per worker at a time, so an
+ * experiment grid uses every core. Each window is independent and deterministic, so the
+ * results equal a serial run's. Traces are sent to a worker once, on its first window of
+ * that trace.
+ */
+import { Worker } from 'node:worker_threads';
+import type { PolicyName } from './policy-catalog.js';
+import type { Timeline } from './timeline.js';
+import type { SpotTrace } from './trace.js';
+
+/** One window to simulate (everything `simulateRun` needs, in cloneable form). */
+export interface RunRequest {
+  readonly id: number;
+  readonly traceKey: string;
+  readonly offset: number;
+  readonly ticks: number;
+  readonly target: number;
+  readonly coldStartSeconds: number;
+  readonly spotPrice: number | undefined;
+  readonly onDemandPrice: number | undefined;
+  readonly policy: Exclude<PolicyName, 'optimal'>;
+  readonly extra: number;
+  readonly seed: number;
+  readonly shuffleSeed: number;
+}
+
+export type WorkerRequest =
+  | ({ readonly type: 'run' } & RunRequest)
+  | { readonly type: 'trace'; readonly key: string; readonly trace: SpotTrace };
+
+export type WorkerReply =
+  | { readonly id: number; readonly timeline: Timeline; readonly runtimeMs: number }
+  | { readonly id: number; readonly error: string };
+
+/** A finished window: its timeline and the time the worker spent on it. */
+export interface PooledRun {
+  readonly timeline: Timeline;
+  readonly runtimeMs: number;
+}
+
+interface Task {
+  readonly trace: SpotTrace;
+  readonly request: Omit<RunRequest, 'id' | 'traceKey'>;
+  readonly resolve: (run: PooledRun) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly traces: Set<string>;
+  task: Task | undefined;
+}
+
+// From TypeScript sources (tests, the repository's own scripts) the worker registers tsx
+// itself: a worker does not inherit the parent's module hooks.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+function spawnWorker(): Worker {
+  if (!FROM_SOURCE) return new Worker(new URL('./run-worker.js', import.meta.url));
+  const entry = JSON.stringify(new URL('./run-worker.ts', import.meta.url).href);
+  return new Worker(
+    `import('tsx/esm/api').then((api) => { api.register(); return import(${entry}); })`,
+    { eval: true, execArgv: ['--conditions=@spothedge/source'] },
+  );
+}
+
+export class RunPool {
+  readonly #jobs: number;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Task[] = [];
+  readonly #traceKeys = new WeakMap<SpotTrace, string>();
+  #nextId = 0;
+  #closed = false;
+
+  /** @param jobs Worker threads at most. */
+  constructor(jobs: number) {
+    this.#jobs = jobs;
+  }
+
+  /** Simulates one window on a worker. */
+  run(trace: SpotTrace, request: Omit<RunRequest, 'id' | 'traceKey'>): Promise<PooledRun> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ trace, request, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Stops every worker; windows not finished yet are rejected. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const task of this.#queue.splice(0)) task.reject(new Error('RunPool closed'));
+    const slots = this.#slots.splice(0);
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      let slot = this.#slots.find((candidate) => candidate.task === undefined);
+      if (slot === undefined) {
+        if (this.#slots.length >= this.#jobs) return;
+        slot = this.#spawn();
+      }
+      const task = this.#queue.shift()!;
+      slot.task = task;
+      let key = this.#traceKeys.get(task.trace);
+      if (key === undefined) {
+        key = `trace-${this.#nextId++}`;
+        this.#traceKeys.set(task.trace, key);
+      }
+      if (!slot.traces.has(key)) {
+        slot.worker.postMessage({ type: 'trace', key, trace: task.trace } satisfies WorkerRequest);
+        slot.traces.add(key);
+      }
+      slot.worker.postMessage({
+        type: 'run',
+        id: this.#nextId++,
+        traceKey: key,
+        ...task.request,
+      } satisfies WorkerRequest);
+    }
+  }
+
+  #spawn(): Slot {
+    const slot: Slot = { worker: spawnWorker(), traces: new Set(), task: undefined };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      const task = slot.task;
+      slot.task = undefined;
+      if ('error' in reply) task?.reject(new Error(reply.error));
+      else task?.resolve({ timeline: reply.timeline, runtimeMs: reply.runtimeMs });
+      this.#dispatch();
+    });
+    const lose = (error: Error) => {
+      // A crashed worker fails its window; the others go on (a new worker replaces it).
+      const index = this.#slots.indexOf(slot);
+      if (index < 0) return;
+      this.#slots.splice(index, 1);
+      slot.task?.reject(error);
+      slot.task = undefined;
+      this.#dispatch();
+    };
+    slot.worker.on('error', lose);
+    slot.worker.on('exit', (code) => lose(new Error(`simulation worker exited with code ${code}`)));
+    this.#slots.push(slot);
+    return slot;
+  }
+}
