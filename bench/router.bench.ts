@@ -11,16 +11,26 @@
  * The HTTP load generator runs in a worker thread so it does not share the router's event
  * loop. Scenarios alternate over `ROUTER_BENCH_ROUNDS` rounds (default 3) of
  * `ROUTER_BENCH_MS` (default 3 000) after a 1 s warm-up; results are per-round medians.
+ *
+ * On Linux each scenario also records on-CPU time per request of each thread that does
+ * the work (from /proc/.../schedstat): the load generator's thread, the router's (this
+ * process's main thread) and the replicas' — what bounds throughput on a small machine.
+ * `minimalProxy` is the floor for this stack: node:http plus undici `dispatch` with no
+ * balancing, header hygiene, failover or timeouts. `ROUTER_BENCH_BASELINE=<path to another
+ * core src/index.ts>` adds `baselineHandler`/`baselineFetch` through that Router, measured
+ * in the same rounds (before/after comparisons on a noisy machine).
  * Imports core's source directly: the repository root does not depend on the package.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Router } from '../packages/core/src/index.js';
+import type { ProxyHandler } from '../packages/core/src/index.js';
 import { round, writeResult } from './results.js';
 
 const CONNECTIONS = 64;
@@ -46,11 +56,17 @@ const LOADGEN_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
 const { Pool } = require(workerData.undiciPath);
+const { readFileSync } = require('node:fs');
 const { origins, connections, warmupMs, measureMs, rate } = workerData;
+// On-CPU time of this thread in microseconds (Linux), undefined elsewhere.
+function threadCpu() {
+  try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000; } catch { return undefined; }
+}
+let cpuFrom;
 const pools = origins.map((origin) => new Pool(origin, { connections: Math.ceil(connections / origins.length), pipelining: 1 }));
 let next = 0;
 // Tell the main thread when the measured window starts (it samples its CPU time then).
-setTimeout(() => parentPort.postMessage({ measuring: true }), warmupMs).unref();
+setTimeout(() => { cpuFrom = threadCpu(); parentPort.postMessage({ measuring: true }); }, warmupMs).unref();
 async function once() {
   const pool = pools[next++ % pools.length];
   const { statusCode, body } = await pool.request({ path: '/v1/chat/completions', method: 'GET' });
@@ -93,10 +109,21 @@ async function openLoop() {
   return { latencies, errors, seconds: measureMs / 1000 };
 }
 (rate ? openLoop() : closedLoop()).then(async (result) => {
+  const cpuTo = threadCpu();
   await Promise.all(pools.map((pool) => pool.close()));
-  parentPort.postMessage(result);
+  parentPort.postMessage({ ...result, generatorCpuMicros: cpuFrom === undefined || cpuTo === undefined ? undefined : cpuTo - cpuFrom });
 });
 `;
+
+/** On-CPU microseconds per request of the threads doing the work (Linux only). */
+interface ThreadCpu {
+  /** The load generator's worker thread. */
+  loadGenerator: number;
+  /** This process's main thread: the router (or reference proxy) under test. */
+  router: number;
+  /** The three replica processes' main threads together. */
+  replicas: number;
+}
 
 interface LoadResult {
   latencies: number[];
@@ -104,6 +131,7 @@ interface LoadResult {
   seconds: number;
   /** CPU time of this whole process (router + load generator) per measured request. */
   cpuMicrosPerRequest?: number;
+  threadCpuMicrosPerRequest?: ThreadCpu;
 }
 
 interface Scenario {
@@ -112,6 +140,7 @@ interface Scenario {
   p99Ms: number;
   errors: number;
   cpuMicrosPerRequest?: number;
+  threadCpuMicrosPerRequest?: ThreadCpu;
 }
 
 // undici is core's dependency, not the root's: load it from core's point of view.
@@ -133,8 +162,32 @@ const { Pool } = requireFromCore('undici') as {
   Pool: new (origin: string, options: { connections: number }) => UndiciPool;
 };
 
+/** On-CPU microseconds of one thread (`/proc/<pid>/task/<tid>/schedstat`), or undefined. */
+function threadCpuMicros(pid: number, tid = pid): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8');
+    return Number(text.split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+let replicaPids: number[] = [];
+
+/** Router thread and replica threads, summed per role. */
+function sampleThreads(): { router?: number; replicas?: number } {
+  const router = threadCpuMicros(process.pid);
+  let replicas: number | undefined = 0;
+  for (const pid of replicaPids) {
+    const value = threadCpuMicros(pid);
+    replicas = value === undefined || replicas === undefined ? undefined : replicas + value;
+  }
+  return { router, replicas };
+}
+
 function runWorker(origins: string[], rate?: number): Promise<LoadResult> {
   let cpuBefore = process.cpuUsage();
+  let threadsBefore = sampleThreads();
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOADGEN_SOURCE, {
       eval: true,
@@ -147,16 +200,33 @@ function runWorker(origins: string[], rate?: number): Promise<LoadResult> {
         rate,
       },
     });
-    worker.on('message', (message: LoadResult | { measuring: true }) => {
+    type Message = (LoadResult & { generatorCpuMicros?: number }) | { measuring: true };
+    worker.on('message', (message: Message) => {
       if ('measuring' in message) {
         cpuBefore = process.cpuUsage();
+        threadsBefore = sampleThreads();
         return;
       }
       const cpu = process.cpuUsage(cpuBefore);
-      const result = message;
+      const threads = sampleThreads();
+      const { generatorCpuMicros, ...result } = message;
+      const count = result.latencies.length;
+      const perRequest = (after?: number, before?: number) =>
+        after === undefined || before === undefined ? undefined : (after - before) / count;
+      const router = perRequest(threads.router, threadsBefore.router);
+      const replicas = perRequest(threads.replicas, threadsBefore.replicas);
       resolve({
         ...result,
-        cpuMicrosPerRequest: (cpu.user + cpu.system) / result.latencies.length,
+        cpuMicrosPerRequest: (cpu.user + cpu.system) / count,
+        ...(generatorCpuMicros === undefined || router === undefined || replicas === undefined
+          ? {}
+          : {
+              threadCpuMicrosPerRequest: {
+                loadGenerator: generatorCpuMicros / count,
+                router,
+                replicas,
+              },
+            }),
       });
       void worker.terminate();
     });
@@ -178,6 +248,17 @@ function scenario(result: LoadResult): Scenario {
     ...(result.cpuMicrosPerRequest === undefined
       ? {}
       : { cpuMicrosPerRequest: round(result.cpuMicrosPerRequest, 1) }),
+    ...(result.threadCpuMicrosPerRequest === undefined
+      ? {}
+      : { threadCpuMicrosPerRequest: roundThreads(result.threadCpuMicrosPerRequest) }),
+  };
+}
+
+function roundThreads(threads: ThreadCpu): ThreadCpu {
+  return {
+    loadGenerator: round(threads.loadGenerator, 1),
+    router: round(threads.router, 1),
+    replicas: round(threads.replicas, 1),
   };
 }
 
@@ -195,6 +276,15 @@ function medianScenario(results: readonly Scenario[]): Scenario {
     ...(results[0]?.cpuMicrosPerRequest === undefined
       ? {}
       : { cpuMicrosPerRequest: median(results.map((result) => result.cpuMicrosPerRequest!)) }),
+    ...(results.some((result) => result.threadCpuMicrosPerRequest === undefined)
+      ? {}
+      : {
+          threadCpuMicrosPerRequest: {
+            loadGenerator: median(results.map((r) => r.threadCpuMicrosPerRequest!.loadGenerator)),
+            router: median(results.map((r) => r.threadCpuMicrosPerRequest!.router)),
+            replicas: median(results.map((r) => r.threadCpuMicrosPerRequest!.replicas)),
+          },
+        }),
   };
 }
 
@@ -233,29 +323,98 @@ async function startReplica(): Promise<{ child: ChildProcess; origin: string }> 
   return { child, origin: `http://127.0.0.1:${port}` };
 }
 
+async function listen(listener: RequestListener): Promise<{ server: Server; origin: string }> {
+  const server = createServer(listener);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+interface DispatchPool extends UndiciPool {
+  dispatch(
+    options: { path: string; method: string; headers: string[] },
+    handler: {
+      onConnect(abort: () => void): void;
+      onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean;
+      onData(chunk: Buffer): boolean;
+      onComplete(): void;
+      onError(error: Error): void;
+    },
+  ): boolean;
+}
+
+/**
+ * The floor for this stack: node:http in front, undici `dispatch` (native callbacks) behind,
+ * round-robin, and nothing else — no balancing, header hygiene, failover or timeouts.
+ */
+function minimalProxy(pools: readonly DispatchPool[]): RequestListener {
+  let next = 0;
+  return (req, res) => {
+    const raw = req.rawHeaders;
+    const headers: string[] = [];
+    for (let index = 0; index < raw.length; index += 2) {
+      const name = raw[index]!.toLowerCase();
+      if (name !== 'host' && name !== 'connection') headers.push(name, raw[index + 1]!);
+    }
+    pools[next++ % pools.length]!.dispatch(
+      { path: req.url ?? '/', method: req.method ?? 'GET', headers },
+      {
+        onConnect() {},
+        onHeaders(statusCode, rawHeaders) {
+          const list: string[] = [];
+          for (let index = 0; index < rawHeaders.length; index += 2) {
+            const name = rawHeaders[index]!.toString('latin1');
+            if (name.toLowerCase() !== 'connection' && name.toLowerCase() !== 'keep-alive') {
+              list.push(name, rawHeaders[index + 1]!.toString('latin1'));
+            }
+          }
+          res.writeHead(statusCode, list);
+          return true;
+        },
+        onData: (chunk) => res.write(chunk),
+        onComplete: () => res.end(),
+        onError: () => res.destroy(),
+      },
+    );
+  };
+}
+
+type RouterConstructor = new (options: { keepAliveTimeoutMs: number }) => {
+  setReplicas(replicas: readonly object[]): void;
+  handler(): ProxyHandler;
+  fetch(input: string): Promise<Response>;
+  destroy(): Promise<void>;
+};
+
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
+  replicaPids = replicas.map((replica) => replica.child.pid!);
   const origins = replicas.map((replica) => replica.origin);
+  const replicaSet = origins.map((origin, index) => ({
+    id: `replica-${index}`,
+    endpoint: origin,
+    location: 'local/bench/a',
+    capacityType: 'spot' as const,
+  }));
   const router = new Router({ keepAliveTimeoutMs: 30_000 });
-  router.setReplicas(
-    origins.map((origin, index) => ({
-      id: `replica-${index}`,
-      endpoint: origin,
-      location: 'local/bench/a',
-      capacityType: 'spot' as const,
-    })),
-  );
-  const server: Server = createServer(router.handler());
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxyOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  router.setReplicas(replicaSet);
+  const proxy = await listen(router.handler());
 
-  // Reference floor: the least a proxy can do per request (no balancing, no header
-  // hygiene, no failover), to tell the router's own cost from the cost of a second hop.
+  // Optional: the same scenarios through another version of the Router, in the same rounds.
+  const baselinePath = process.env.ROUTER_BENCH_BASELINE;
+  const BaselineRouter =
+    baselinePath === undefined
+      ? undefined
+      : ((await import(baselinePath)) as { Router: RouterConstructor }).Router;
+  const baselineRouter = BaselineRouter && new BaselineRouter({ keepAliveTimeoutMs: 30_000 });
+  baselineRouter?.setReplicas(replicaSet);
+  const baseline = baselineRouter && (await listen(baselineRouter.handler()));
+
+  // Reference: a proxy on undici's high-level request() with stream piping.
   const barePools = origins.map((origin) => new Pool(origin, { connections: CONNECTIONS }));
   let bareNext = 0;
-  const bare: Server = createServer((req, res) => {
+  const bare = await listen((req, res) => {
     const { host: _host, connection: _connection, ...headers } = req.headers;
     barePools[bareNext++ % barePools.length]!.request({
       path: req.url ?? '/',
@@ -269,9 +428,10 @@ async function main(): Promise<void> {
       () => res.destroy(),
     );
   });
-  bare.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
-  const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+  const minimalPools = origins.map(
+    (origin) => new Pool(origin, { connections: CONNECTIONS }) as unknown as DispatchPool,
+  );
+  const minimal = await listen(minimalProxy(minimalPools));
 
   try {
     const pools = origins.map(
@@ -286,43 +446,71 @@ async function main(): Promise<void> {
         });
         await body.dump();
       });
-    const runFetch = () =>
+    const runFetch = (through: { fetch(input: string): Promise<Response> }) => () =>
       inProcessClosedLoop(async () => {
-        const response = await router.fetch('/v1/chat/completions');
+        const response = await through.fetch('/v1/chat/completions');
         await response.arrayBuffer();
       });
+    const scenarios: [string, () => Promise<LoadResult>][] = [
+      ['direct', () => runWorker(origins)],
+      ['handler', () => runWorker([proxy.origin])],
+      ...(baseline === undefined
+        ? []
+        : [
+            ['baselineHandler', () => runWorker([baseline.origin])] as [
+              string,
+              () => Promise<LoadResult>,
+            ],
+          ]),
+      ['minimalProxy', () => runWorker([minimal.origin])],
+      ['bareProxy', () => runWorker([bare.origin])],
+      ['directInProcess', runDirectInProcess],
+      ['fetch', runFetch(router)],
+      ...(baselineRouter === undefined
+        ? []
+        : [['baselineFetch', runFetch(baselineRouter)] as [string, () => Promise<LoadResult>]]),
+      ['directAtRate', () => runWorker(origins, RATE)],
+      ['handlerAtRate', () => runWorker([proxy.origin], RATE)],
+    ];
     // Scenarios alternate, round after round, so drifting machine load hits them alike;
     // each figure below is the median over the rounds.
     const rounds: Record<string, Scenario>[] = [];
     for (let index = 0; index < ROUNDS; index++) {
-      rounds.push({
-        direct: scenario(await runWorker(origins)),
-        handler: scenario(await runWorker([proxyOrigin])),
-        bareProxy: scenario(await runWorker([bareOrigin])),
-        directInProcess: scenario(await runDirectInProcess()),
-        fetch: scenario(await runFetch()),
-        directAtRate: scenario(await runWorker(origins, RATE)),
-        handlerAtRate: scenario(await runWorker([proxyOrigin], RATE)),
-      });
+      const results: Record<string, Scenario> = {};
+      for (const [name, run] of scenarios) results[name] = scenario(await run());
+      rounds.push(results);
     }
     await Promise.all(pools.map((pool) => pool.close()));
-    const direct = medianScenario(rounds.map((result) => result.direct!));
-    const handler = medianScenario(rounds.map((result) => result.handler!));
-    const bareProxy = medianScenario(rounds.map((result) => result.bareProxy!));
-    const directInProcess = medianScenario(rounds.map((result) => result.directInProcess!));
-    const fetchThroughRouter = medianScenario(rounds.map((result) => result.fetch!));
+    const closedLoop: Record<string, Scenario> = {};
+    for (const [name] of scenarios) {
+      if (name.endsWith('AtRate')) continue;
+      closedLoop[name] = medianScenario(rounds.map((result) => result[name]!));
+    }
+    const handler = closedLoop.handler!;
     const directAtRate = medianScenario(rounds.map((result) => result.directAtRate!));
     const handlerAtRate = medianScenario(rounds.map((result) => result.handlerAtRate!));
-    const handlerShare = round(
-      median(
-        rounds.map(
-          (result) => result.handler!.requestsPerSecond / result.direct!.requestsPerSecond,
+    const shareOfDirect = (name: string) =>
+      round(
+        median(
+          rounds.map(
+            (result) => result[name]!.requestsPerSecond / result.direct!.requestsPerSecond,
+          ),
         ),
-      ),
-      3,
-    );
+        3,
+      );
+    const handlerShare = shareOfDirect('handler');
     const addedP99Ms = round(
       median(rounds.map((result) => result.handlerAtRate!.p99Ms - result.directAtRate!.p99Ms)),
+    );
+    // This process's CPU per request minus the load generator's (the direct run): the
+    // proxy's cost plus whatever the generator costs more through it.
+    const netOfDirect = (name: string) =>
+      round(
+        median(rounds.map((r) => r[name]!.cpuMicrosPerRequest! - r.direct!.cpuMicrosPerRequest!)),
+        1,
+      );
+    const proxies = ['handler', 'baselineHandler', 'minimalProxy', 'bareProxy'].filter(
+      (name) => closedLoop[name] !== undefined,
     );
     writeResult('router', {
       benchmark: 'router',
@@ -331,32 +519,46 @@ async function main(): Promise<void> {
       measureSeconds: MEASURE_MS / 1000,
       rounds: ROUNDS,
       response: 'small JSON (~130 bytes), GET',
-      closedLoop: { direct, handler, bareProxy, directInProcess, fetch: fetchThroughRouter },
-      // This process's CPU per request minus the load generator's (the direct run): what the
-      // proxy itself costs, much less sensitive to other load on the machine than req/s.
-      proxyCpuMicrosPerRequest: {
-        handler: round(
-          median(
-            rounds.map((r) => r.handler!.cpuMicrosPerRequest! - r.direct!.cpuMicrosPerRequest!),
-          ),
-          1,
-        ),
-        bareProxy: round(
-          median(
-            rounds.map((r) => r.bareProxy!.cpuMicrosPerRequest! - r.direct!.cpuMicrosPerRequest!),
-          ),
-          1,
-        ),
-      },
+      ...(baselinePath === undefined ? {} : { baseline: baselinePath }),
+      closedLoop,
+      proxyCpuMicrosPerRequest: Object.fromEntries(
+        proxies.map((name) => [name, netOfDirect(name)]),
+      ),
+      // The router thread's own on-CPU time per request (Linux): the direct measure of the
+      // proxy's cost, unaffected by the load generator running in the same process.
+      ...(handler.threadCpuMicrosPerRequest === undefined
+        ? {}
+        : {
+            routerThreadCpuMicrosPerRequest: Object.fromEntries(
+              proxies.map((name) => [name, closedLoop[name]!.threadCpuMicrosPerRequest!.router]),
+            ),
+          }),
       handlerThroughputShareOfBareProxy: round(
-        handler.requestsPerSecond / bareProxy.requestsPerSecond,
+        handler.requestsPerSecond / closedLoop.bareProxy!.requestsPerSecond,
+        3,
+      ),
+      handlerThroughputShareOfMinimalProxy: round(
+        handler.requestsPerSecond / closedLoop.minimalProxy!.requestsPerSecond,
         3,
       ),
       handlerThroughputShareOfDirect: handlerShare,
+      minimalProxyThroughputShareOfDirect: shareOfDirect('minimalProxy'),
+      ...(baseline === undefined
+        ? {}
+        : { baselineHandlerThroughputShareOfDirect: shareOfDirect('baselineHandler') }),
       fetchThroughputShareOfDirectInProcess: round(
-        fetchThroughRouter.requestsPerSecond / directInProcess.requestsPerSecond,
+        closedLoop.fetch!.requestsPerSecond / closedLoop.directInProcess!.requestsPerSecond,
         3,
       ),
+      ...(baselineRouter === undefined
+        ? {}
+        : {
+            baselineFetchThroughputShareOfDirectInProcess: round(
+              closedLoop.baselineFetch!.requestsPerSecond /
+                closedLoop.directInProcess!.requestsPerSecond,
+              3,
+            ),
+          }),
       atFixedRate: {
         requestsPerSecond: RATE,
         direct: directAtRate,
@@ -379,12 +581,13 @@ async function main(): Promise<void> {
       },
     });
   } finally {
-    server.closeAllConnections();
-    server.close();
-    bare.closeAllConnections();
-    bare.close();
-    await Promise.all(barePools.map((pool) => pool.close()));
+    for (const { server } of [proxy, bare, minimal, ...(baseline ? [baseline] : [])]) {
+      server.closeAllConnections();
+      server.close();
+    }
+    await Promise.all([...barePools, ...minimalPools].map((pool) => pool.close()));
     await router.destroy();
+    await baselineRouter?.destroy();
     for (const replica of replicas) replica.child.kill('SIGKILL');
   }
 }
