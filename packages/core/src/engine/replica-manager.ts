@@ -393,6 +393,8 @@ export class ReplicaManager {
   readonly store: StateStore;
   readonly clock: Clock;
   readonly #providers: ReadonlyMap<string, ProviderV1>;
+  /** Providers with the `interruptions` capability (polled each tick). */
+  readonly #noticeProviders: readonly ProviderV1[];
   readonly #prober: Prober;
   readonly #ownsProber: boolean;
   readonly #probe: ResolvedReadinessProbe;
@@ -495,6 +497,9 @@ export class ReplicaManager {
     }
     this.service = options.service;
     this.#providers = providers;
+    this.#noticeProviders = [...providers.values()].filter(
+      (provider) => typeof provider.interruptions === 'function',
+    );
     this.policy = options.policy;
     this.store = options.store ?? new MemoryStateStore();
     this.clock = options.clock ?? new SystemClock();
@@ -812,7 +817,7 @@ export class ReplicaManager {
     if (now - this.#offeringsAt >= this.#offeringsRefreshMs) await this.#refreshOfferings(now);
 
     const listings = await this.#listAll();
-    await this.#pollInterruptions(now);
+    if (this.#noticeProviders.length > 0) await this.#pollInterruptions(now);
     this.#observe(listings, now);
     await this.#probeDue(now);
 
@@ -1099,29 +1104,30 @@ export class ReplicaManager {
   /** Lists every provider's instances of this service; `undefined` where the call failed. */
   async #listAll(): Promise<ReadonlyMap<string, readonly Instance[] | undefined>> {
     const providers = [...this.#providers.values()];
-    const results = await Promise.all(
-      providers.map(async (provider) => {
-        try {
-          return await this.#call(provider, 'list', (signal) =>
-            provider.list({ tags: this.#serviceTags }, { abortSignal: signal }),
-          );
-        } catch (error) {
-          if (AbortedError.isInstance(error)) throw error;
-          this.#logger.warn({ err: error, provider: provider.name }, 'list failed');
-          return undefined;
-        }
-      }),
-    );
+    const results = await Promise.all(providers.map((provider) => this.#list(provider)));
     const listings = new Map<string, readonly Instance[] | undefined>();
     providers.forEach((provider, index) => listings.set(provider.name, results[index]));
     return listings;
   }
 
+  /** One provider's listing, or `undefined` when it failed (logged; the tick goes on). */
+  async #list(provider: ProviderV1): Promise<readonly Instance[] | undefined> {
+    try {
+      return await this.#call(provider, 'list', (signal) =>
+        provider.list({ tags: this.#serviceTags }, { abortSignal: signal }),
+      );
+    } catch (error) {
+      if (AbortedError.isInstance(error)) throw error;
+      this.#logger.warn({ err: error, provider: provider.name }, 'list failed');
+      return undefined;
+    }
+  }
+
   async #pollInterruptions(now: number): Promise<void> {
+    if (this.#noticeProviders.length === 0) return;
     const notices: InterruptionNotice[] = [];
     await Promise.all(
-      [...this.#providers.values()].map(async (provider) => {
-        if (typeof provider.interruptions !== 'function') return;
+      this.#noticeProviders.map(async (provider) => {
         try {
           const found = await this.#call(provider, 'interruptions', (signal) =>
             provider.interruptions!({ tags: this.#serviceTags }, { abortSignal: signal }),
