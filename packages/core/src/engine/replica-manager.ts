@@ -283,6 +283,8 @@ export interface ReplicaManagerStopOptions {
 
 interface Tracked {
   readonly id: string;
+  /** `state.status`, kept beside it so fleet-wide passes need not read `state`. */
+  status: ReplicaStatus;
   readonly provider: ProviderV1;
   readonly location: string;
   readonly instanceType: string;
@@ -445,6 +447,9 @@ export class ReplicaManager {
   #lease: Lease | undefined;
   #ticks = 0;
   #listRound = 0;
+  /** Changes whenever a replica's view or the set of replicas changes (see #planAndAct). */
+  #fleetVersion = 0;
+  #views: { version: number; replicas: readonly ReplicaView[]; alive: number } | undefined;
   #currentBatch: CallBatch | undefined;
   readonly #spareControllers: AbortController[] = [];
   #eventSequence = 0;
@@ -763,7 +768,7 @@ export class ReplicaManager {
     const countsByStatus: Partial<Record<ReplicaStatus, number>> = {};
     let costPerHour = 0;
     for (const tracked of this.#replicas.values()) {
-      const status = tracked.state.status;
+      const status = tracked.status;
       countsByStatus[status] = (countsByStatus[status] ?? 0) + 1;
       const price = this.#prices.get(`${tracked.location}|${tracked.capacityType}`)?.hourlyPrice;
       const instanceId = tracked.instanceId;
@@ -831,7 +836,7 @@ export class ReplicaManager {
     await this.#persist();
     for (const tracked of this.#replicas.values()) {
       if (tracked.terminateCall || tracked.launching) continue;
-      const status = tracked.state.status;
+      const status = tracked.status;
       if (
         status === 'terminating' ||
         ((status === 'preempted' || status === 'failed') && !tracked.released)
@@ -922,11 +927,13 @@ export class ReplicaManager {
       if (provider === undefined) continue;
       const tracked = this.#fromRecord(record, provider);
       this.#replicas.set(record.id, tracked);
+      this.#fleetVersion++;
       this.#readyVersion++;
     }
     for (const id of this.#replicas.keys()) {
       if (!seen.has(id)) {
         this.#replicas.delete(id);
+        this.#fleetVersion++;
         this.#readyVersion++;
       }
     }
@@ -942,6 +949,7 @@ export class ReplicaManager {
       idempotencyKey: record.idempotencyKey,
       launchedAt: record.launchedAt,
       state: record.state,
+      status: record.state.status,
       instanceId: instanceIdOf(record.state) ?? record.instanceId,
       endpoint: record.endpoint,
       interruptionNoticedAt: record.interruptionNoticedAt,
@@ -965,6 +973,7 @@ export class ReplicaManager {
   async #recover(): Promise<void> {
     const stored = await this.store.load(this.service, { abortSignal: this.#abort.signal });
     this.#replicas.clear();
+    this.#fleetVersion++;
     for (const record of stored.replicas) {
       const provider = this.#providers.get(record.provider);
       if (provider === undefined) {
@@ -975,6 +984,7 @@ export class ReplicaManager {
         continue;
       }
       this.#replicas.set(record.id, this.#fromRecord(record, provider));
+      this.#fleetVersion++;
     }
     for (const intent of stored.intents) {
       const provider = this.#providers.get(intent.provider);
@@ -996,14 +1006,15 @@ export class ReplicaManager {
         );
         tracked.dirty = true;
         this.#replicas.set(tracked.id, tracked);
+        this.#fleetVersion++;
       }
-      if (tracked.state.status === 'pending') tracked.intent = intent;
+      if (tracked.status === 'pending') tracked.intent = intent;
       else this.#pendingIntentDeletes.push(intent.idempotencyKey);
     }
     // A pending record whose intent is gone was resolved before the crash; let the
     // listing decide (intent re-created from the record so it is resolved the same way).
     for (const tracked of this.#replicas.values()) {
-      if (tracked.state.status === 'pending' && tracked.intent === undefined) {
+      if (tracked.status === 'pending' && tracked.intent === undefined) {
         tracked.intent = this.#intentOf(tracked);
       }
     }
@@ -1143,12 +1154,13 @@ export class ReplicaManager {
     const byInstance = new Map<string, InterruptionNotice>();
     for (const notice of notices) byInstance.set(notice.instanceId, notice);
     for (const tracked of this.#replicas.values()) {
-      if (tracked.interruptionNoticedAt !== undefined || !isAlive(tracked.state.status)) continue;
+      if (tracked.interruptionNoticedAt !== undefined || !isAlive(tracked.status)) continue;
       const instanceId = tracked.instanceId;
       const notice = instanceId === undefined ? undefined : byInstance.get(instanceId);
       if (notice === undefined) continue;
       tracked.interruptionNoticedAt = notice.noticedAt ?? now;
       tracked.view = undefined;
+      this.#fleetVersion++;
       tracked.dirty = true;
       this.#observePolicy({
         type: 'interruption-notice',
@@ -1296,6 +1308,7 @@ export class ReplicaManager {
     tracked.seenInList = true;
     tracked.dirty = true;
     this.#replicas.set(replicaId, tracked);
+    this.#fleetVersion++;
     this.#logger.info({ replicaId, instanceId: instance.id }, 'adopted instance');
     this.#emit('replica-adopt', this.#replicaFields(tracked));
   }
@@ -1340,16 +1353,17 @@ export class ReplicaManager {
     const next = transition(previous, event);
     if (next === previous) return false;
     tracked.state = next;
+    tracked.status = next.status;
     tracked.instanceId = instanceIdOf(next) ?? tracked.instanceId;
     tracked.dirty = true;
     tracked.view = undefined;
+    this.#fleetVersion++;
     if (previous.status === 'ready' || next.status === 'ready') this.#readyVersion++;
     return true;
   }
 
   #applyFacts(tracked: Tracked, instance: Instance | undefined, now: number): void {
-    const state = tracked.state;
-    const status = state.status;
+    const status = tracked.status;
     if (status === 'pending' && tracked.launching) return; // the launch call decides
     if (instance === undefined) {
       if (status === 'pending') return; // an unresolved intent: #resolveIntents decides
@@ -1388,10 +1402,10 @@ export class ReplicaManager {
             });
           }
           this.#setState(tracked, { type: 'instance-running', instanceId: instance.id, at: now });
-        } else if (tracked.suspect && status === 'not-ready') {
+        } else if (tracked.suspect && tracked.state.status === 'not-ready') {
           // Probes failed past the threshold and the provider says it still runs: unhealthy.
           tracked.suspect = false;
-          this.#fail(tracked, `unhealthy: ${state.failures} failed readiness probes`);
+          this.#fail(tracked, `unhealthy: ${tracked.state.failures} failed readiness probes`);
         }
         return;
       case 'stopping':
@@ -1445,8 +1459,9 @@ export class ReplicaManager {
   }
 
   #finishTerminate(tracked: Tracked): void {
-    if (tracked.state.status !== 'terminating') return;
-    const reason = tracked.state.reason;
+    const state = tracked.state;
+    if (state.status !== 'terminating') return;
+    const reason = state.reason;
     const fields = this.#replicaFields(tracked);
     this.#setState(tracked, { type: 'terminated' });
     this.#emit('replica-terminate', { ...fields, reason });
@@ -1458,9 +1473,10 @@ export class ReplicaManager {
     tracked.released = true;
     this.#resolveIntent(tracked);
     this.#replicas.delete(tracked.id);
+    this.#fleetVersion++;
     this.#tombstones.set(tracked.id, this.clock.now());
     this.#pendingDeletes.push(tracked.id);
-    if (tracked.state.status === 'ready') this.#readyVersion++;
+    if (tracked.status === 'ready') this.#readyVersion++;
   }
 
   #markLocation(location: string, cause: 'preemption' | 'capacity'): void {
@@ -1494,7 +1510,7 @@ export class ReplicaManager {
     const started: { tracked: Tracked; answer: Promise<boolean> }[] = [];
     const waiting: Tracked[] = [];
     for (const tracked of this.#replicas.values()) {
-      const status = tracked.state.status;
+      const status = tracked.status;
       if (status !== 'starting' && status !== 'ready' && status !== 'not-ready') continue;
       if (tracked.endpoint === undefined || now < tracked.nextProbeAt) continue;
       if (started.length >= limit) {
@@ -1571,14 +1587,12 @@ export class ReplicaManager {
   }
 
   #applyProbe(tracked: Tracked, passed: boolean, at: number): void {
-    const state = tracked.state;
-    if (state.status !== 'starting' && state.status !== 'ready' && state.status !== 'not-ready') {
-      return;
-    }
+    const status = tracked.status;
+    if (status !== 'starting' && status !== 'ready' && status !== 'not-ready') return;
     if (passed) {
       tracked.suspect = false;
-      if (state.status === 'ready') return;
-      const wasStarting = state.status === 'starting';
+      if (status === 'ready') return;
+      const wasStarting = status === 'starting';
       this.#setState(tracked, { type: 'probe-pass', at });
       if (wasStarting) {
         this.#observePolicy({
@@ -1592,7 +1606,7 @@ export class ReplicaManager {
       this.#emit('replica-ready', this.#replicaFields(tracked));
       return;
     }
-    if (state.status === 'starting') {
+    if (status === 'starting') {
       if (at - tracked.launchedAt >= this.#probe.initialDelayMs) {
         this.#fail(tracked, 'readiness timeout: not ready within the initial delay');
       }
@@ -1611,6 +1625,8 @@ export class ReplicaManager {
 
   #advanceDrains(now: number): void {
     for (const tracked of this.#replicas.values()) {
+      const status = tracked.status;
+      if (status !== 'draining' && status !== 'provisioning') continue;
       const state = tracked.state;
       if (state.status === 'draining' && now >= state.until) {
         this.#setState(tracked, { type: 'terminate', reason: state.reason });
@@ -1630,7 +1646,7 @@ export class ReplicaManager {
   ): Map<Tracked, string> {
     const launches = new Map<Tracked, string>();
     for (const tracked of this.#replicas.values()) {
-      if (tracked.state.status !== 'pending' || tracked.launching) continue;
+      if (tracked.status !== 'pending' || tracked.launching) continue;
       if (listings.get(tracked.provider.name) === undefined) continue;
       if (tracked.intent === undefined) {
         tracked.intent = this.#intentOf(tracked);
@@ -1659,15 +1675,21 @@ export class ReplicaManager {
       this.#emit('target-change', { from: this.#currentTarget, to: target });
       this.#currentTarget = target;
     }
-    const views: ReplicaView[] = [];
-    let alive = 0;
-    for (const tracked of this.#replicas.values()) {
-      const status = tracked.state.status;
-      if (isFinalStatus(status)) continue;
-      if (isAlive(status)) alive++;
-      tracked.view ??= replicaView(tracked);
-      views.push(tracked.view);
+    // Rebuilt only when a replica changed: a steady fleet hands the policy the same array.
+    if (this.#views?.version !== this.#fleetVersion) {
+      const replicas: ReplicaView[] = [];
+      let alive = 0;
+      for (const tracked of this.#replicas.values()) {
+        const status = tracked.status;
+        if (isFinalStatus(status)) continue;
+        if (isAlive(status)) alive++;
+        tracked.view ??= replicaView(tracked);
+        replicas.push(tracked.view);
+      }
+      this.#views = { version: this.#fleetVersion, replicas, alive };
     }
+    const views = this.#views.replicas;
+    let alive = this.#views.alive;
     const view: FleetView = {
       now,
       target,
@@ -1725,6 +1747,7 @@ export class ReplicaManager {
     tracked.dirty = true;
     this.#pendingIntentWrites.push(tracked.intent);
     this.#replicas.set(id, tracked);
+    this.#fleetVersion++;
     return tracked;
   }
 
@@ -1739,7 +1762,7 @@ export class ReplicaManager {
   }
 
   #scaleDown(tracked: Tracked, reason: string, now: number): void {
-    const status = tracked.state.status;
+    const status = tracked.status;
     if (status === 'pending') return; // launch in flight: decided again next tick
     if ((status === 'ready' || status === 'not-ready') && this.#drainMs > 0) {
       const until = now + this.#drainMs;
@@ -1788,7 +1811,7 @@ export class ReplicaManager {
       return;
     }
     tracked.launching = false;
-    if (this.#replicas.get(tracked.id) !== tracked || tracked.state.status !== 'pending') return;
+    if (this.#replicas.get(tracked.id) !== tracked || tracked.status !== 'pending') return;
     const now = this.clock.now();
     if (!ALIVE_INSTANCE.has(instance.state)) {
       // A relaunch under the same key returned the instance that already ended.
@@ -1818,7 +1841,7 @@ export class ReplicaManager {
 
   #launchFailed(tracked: Tracked, error: unknown): void {
     if (this.#abort.signal.aborted) return; // shutting down: the intent stays for next start
-    if (this.#replicas.get(tracked.id) !== tracked || tracked.state.status !== 'pending') return;
+    if (this.#replicas.get(tracked.id) !== tracked || tracked.status !== 'pending') return;
     if (isRetryable(error)) {
       // Ambiguous (throttled, 5xx, timeout): the cloud may have launched it. Keep the
       // intent; the next tick adopts the instance or relaunches with the same key.
@@ -1879,7 +1902,7 @@ export class ReplicaManager {
     }
     tracked.terminateCall = false;
     if (this.#replicas.get(tracked.id) !== tracked) return;
-    if (tracked.state.status === 'terminating') this.#finishTerminate(tracked);
+    if (tracked.status === 'terminating') this.#finishTerminate(tracked);
     this.#release(tracked);
   }
 
@@ -2073,7 +2096,7 @@ export class ReplicaManager {
   #updateFallback(): void {
     let onDemand = 0;
     for (const tracked of this.#replicas.values()) {
-      if (tracked.capacityType === 'on-demand' && isAlive(tracked.state.status)) onDemand++;
+      if (tracked.capacityType === 'on-demand' && isAlive(tracked.status)) onDemand++;
     }
     const active = onDemand > this.#baseOnDemand;
     if (active === this.#fallbackActive) return;
@@ -2145,7 +2168,7 @@ export class ReplicaManager {
     const now = this.clock.now();
     let drainUntil = now;
     for (const tracked of this.#replicas.values()) {
-      const status = tracked.state.status;
+      const status = tracked.status;
       if ((status === 'ready' || status === 'not-ready') && this.#drainMs > 0) {
         const until = now + this.#drainMs;
         this.#setState(tracked, { type: 'drain', until, reason: 'service stop' });
@@ -2171,13 +2194,13 @@ export class ReplicaManager {
     }
     const work: Promise<void>[] = [];
     for (const tracked of this.#replicas.values()) {
-      const status = tracked.state.status;
+      const status = tracked.status;
       if (status === 'pending' || isFinalStatus(status)) continue;
       this.#setState(tracked, { type: 'terminate', reason: 'service stop' });
     }
     await this.#persist();
     for (const tracked of [...this.#replicas.values()]) {
-      if (tracked.state.status === 'terminating' || !tracked.released) {
+      if (tracked.status === 'terminating' || !tracked.released) {
         work.push(this.#terminate(tracked));
       }
     }
@@ -2193,10 +2216,10 @@ export class ReplicaManager {
       if (instances !== undefined) {
         for (const tracked of [...this.#replicas.values()]) {
           if (tracked.provider.name !== name) continue;
-          if (tracked.state.status === 'pending') {
+          if (tracked.status === 'pending') {
             this.#setState(tracked, { type: 'terminate', reason: 'service stop' });
           }
-          if (tracked.state.status === 'terminating') this.#finishTerminate(tracked);
+          if (tracked.status === 'terminating') this.#finishTerminate(tracked);
           this.#release(tracked);
         }
       }
