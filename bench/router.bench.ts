@@ -532,6 +532,23 @@ async function main(): Promise<void> {
             routerThreadCpuMicrosPerRequest: Object.fromEntries(
               proxies.map((name) => [name, closedLoop[name]!.threadCpuMicrosPerRequest!.router]),
             ),
+            // Share of the measured window each thread was on a CPU: near 1 means that thread
+            // bounded the throughput; well below 1 for both, the machine (cores shared with
+            // the replicas and other work) did.
+            busyShare: Object.fromEntries(
+              ['direct', ...proxies].map((name) => {
+                const result = closedLoop[name]!;
+                const busy = (micros: number) =>
+                  round((micros * result.requestsPerSecond) / 1_000_000, 2);
+                return [
+                  name,
+                  {
+                    loadGenerator: busy(result.threadCpuMicrosPerRequest!.loadGenerator),
+                    router: busy(result.threadCpuMicrosPerRequest!.router),
+                  },
+                ];
+              }),
+            ),
           }),
       handlerThroughputShareOfBareProxy: round(
         handler.requestsPerSecond / closedLoop.bareProxy!.requestsPerSecond,
