@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fetchPathOf, joinBasePath, upstreamPathOf } from './request-target.js';
 
@@ -21,6 +22,37 @@ describe('upstreamPathOf', () => {
     'refuses %s',
     (target) => {
       expect(upstreamPathOf(target)).toBeUndefined();
+    },
+  );
+});
+
+describe('upstreamPathOf without a URL object (the plain-target shortcut)', () => {
+  // Characters that matter to URL parsing: separators, dots, escapes, quotes, spaces,
+  // backslashes, fragments, non-ASCII.
+  const alphabet = [...'aZ09/.%2eE?#\\ \'"<>`{}|^[]~-_!$&()*+,;=:@é\t', '%2e', '%2E', '..', '/.'];
+  const viaUrl = (target: string): string => {
+    const url = new URL(`http://router.invalid${target}`);
+    return url.pathname + url.search;
+  };
+
+  it('agrees with the URL parser on any origin-form target', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.constantFrom(...alphabet), { maxLength: 24 })
+          .map((parts) => `/${parts.join('')}`),
+        (target) => {
+          expect(upstreamPathOf(target)).toBe(viaUrl(target));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it.each(['/v1/chat/completions', '/v1/models?limit=2&after=x%20y', '/files/a.b-c_d~e'])(
+    'forwards %s as is',
+    (target) => {
+      expect(upstreamPathOf(target)).toBe(target);
     },
   );
 });
