@@ -110,7 +110,7 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(terminations(policy.plan(view(warm)))).toEqual(['o1']);
   });
 
-  it('places new spot away from hot and recently failed locations, one location per launch', () => {
+  it('places new spot away from hot, recently failed and recently preempted locations', () => {
     const policy = new AdaptiveSpotHedgePolicy({ overprovision: 1 });
     preempt(policy, a, 0);
     policy.observe({
@@ -120,12 +120,10 @@ describe('AdaptiveSpotHedgePolicy', () => {
       capacityType: 'spot',
       reason: 'capacity',
     });
-    // b is on cooldown (left out); a is hot: c first, then a — one launch per location
-    // before any gets a second one.
+    // a (preempted) and b (failed) are both on cooldown: everything goes to c, as the paper
+    // would (neither is tried while another location will do).
     const first = launches(policy.plan(view([], 30_000)), 'spot').map((action) => action.location);
-    expect(first).toHaveLength(4);
-    expect(first.slice(0, 2)).toEqual([c, a]);
-    expect(first).not.toContain(b);
+    expect(first).toEqual([c, c, c, c]);
     // Once b's cooldown is over it comes first; a, still hot (score 0.66), comes even after
     // c, which already holds two of our replicas.
     const fleet = [replica('s1', c, 'spot'), replica('s2', c, 'spot')];
@@ -133,6 +131,73 @@ describe('AdaptiveSpotHedgePolicy', () => {
       (action) => action.location,
     );
     expect(later).toEqual([b, c]);
+  });
+
+  it('passes over a location that preempted us for the cooldown, even once it is no longer hot', () => {
+    // hotRisk 5: a single preemption does not make a location hot; only the cooldown acts.
+    const policy = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
+    preempt(policy, a, 0);
+    const during = launches(policy.plan(view([], MINUTE)), 'spot').map((action) => action.location);
+    expect(during).toHaveLength(4);
+    expect(during).not.toContain(a);
+    // After the cooldown it is tried again, one launch per location before any gets two.
+    const after = launches(policy.plan(view([], 6 * MINUTE)), 'spot').map(
+      (action) => action.location,
+    );
+    expect(new Set(after.slice(0, 3))).toEqual(new Set([a, b, c]));
+    // A spot launch there that succeeds ends the cooldown at once.
+    const recovered = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
+    preempt(recovered, a, 0);
+    recovered.observe({
+      type: 'launch-success',
+      at: MINUTE,
+      replicaId: 'x',
+      location: a,
+      capacityType: 'spot',
+    });
+    const back = launches(recovered.plan(view([], 2 * MINUTE)), 'spot');
+    expect(back.map((action) => action.location)).toContain(a);
+  });
+
+  it('lets a spot replica warming in a calm location stand in for the fleet margin only', () => {
+    const policy = new AdaptiveSpotHedgePolicy();
+    preempt(policy, c, 0); // fleet score 1 > marginRisk; c is hot
+    const ready = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', a, 'spot')];
+    // 3 ready, nothing warming: one on-demand for the margin (the paper's behaviour).
+    expect(launches(policy.plan(view(ready, 0)), 'on-demand')).toHaveLength(1);
+    // The replacement is already warming in calm b: an on-demand launched now would be
+    // ready no sooner, so none is launched, and a warming one is released.
+    const warmingCalm = [...ready, replica('s4', b, 'spot', 'starting')];
+    const calmPlan = policy.plan(view(warmingCalm, 0));
+    expect(launches(calmPlan, 'on-demand')).toHaveLength(0);
+    expect(calmPlan.actions.some((action) => action.type === 'launch')).toBe(false);
+    expect(
+      terminations(
+        policy.plan(view([...warmingCalm, replica('o1', a, 'on-demand', 'starting')], 0)),
+      ),
+    ).toEqual(['o1']);
+    // Warming in the hot location c does not count: the margin stays on-demand.
+    const warmingHot = [...ready, replica('s4', c, 'spot', 'starting')];
+    expect(launches(policy.plan(view(warmingHot, 0)), 'on-demand')).toHaveLength(1);
+    // Never for the target itself: 2 ready + 2 warming still needs 1 on-demand.
+    const short = [
+      replica('s1', a, 'spot'),
+      replica('s2', b, 'spot'),
+      replica('s3', a, 'spot', 'starting'),
+      replica('s4', b, 'spot', 'starting'),
+    ];
+    expect(launches(policy.plan(view(short, 0)), 'on-demand')).toHaveLength(1);
+    // Nor for a hot location's exposure: a just took two and still holds two ready.
+    const exposed = new AdaptiveSpotHedgePolicy();
+    preempt(exposed, a, 0, 2);
+    const atRisk = [
+      replica('s1', a, 'spot'),
+      replica('s2', a, 'spot'),
+      replica('s3', b, 'spot'),
+      replica('s4', c, 'spot', 'starting'),
+    ];
+    // 3 ready, exposure 2: 3 + 2 − 3 = 2 on-demand, warming c notwithstanding.
+    expect(launches(exposed.plan(view(atRisk, 0)), 'on-demand')).toHaveLength(2);
   });
 
   it('trims surplus spot: ready replicas beyond the target from the most crowded location', () => {

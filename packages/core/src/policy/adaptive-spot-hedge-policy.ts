@@ -59,13 +59,17 @@ export interface AdaptiveSpotHedgePolicyOptions {
   readonly hotRisk?: number | undefined;
   /**
    * Fleet score (the sum over locations) above which on-demand also keeps one replica of
-   * margin above the target while spot cannot (the paper keeps that margin always).
+   * margin above the target while spot cannot (the paper keeps that margin always). A spot
+   * replica already warming in a location that is not hot stands in for this replica: an
+   * on-demand replica launched now would be ready no sooner.
    * @default 0.5
    */
   readonly marginRisk?: number | undefined;
   /**
    * How long a location is passed over for new spot replicas after a spot launch there
-   * failed for capacity (it is tried again after that; a failed launch costs nothing).
+   * failed for capacity or a spot replica there was preempted (it is tried again after
+   * that; a failed launch costs nothing). Among equally filled locations, the one whose
+   * last failure or preemption is oldest is preferred.
    * @default 300_000 (5 minutes)
    */
   readonly failureCooldownMs?: number | undefined;
@@ -94,13 +98,15 @@ interface Score {
  *   ready count at `target + margin`, where the margin is the number of our ready spot
  *   replicas a *hot* location (decayed preemption score above `hotRisk`) may take — up to
  *   `ceil(score)`, so the cover shrinks as the score decays — or one replica while the
- *   fleet as a whole saw preemptions recently (`marginRisk`), or none when all is calm.
+ *   fleet as a whole saw preemptions recently (`marginRisk`) and no replacement spot
+ *   replica is warming in a location that is not hot, or none when all is calm. The
+ *   target itself is always covered by on-demand until spot is *ready*, as in the paper.
  * - **Decayed risk instead of a binary set.** Each preempted replica adds 1 to its
  *   location's score, halving every `riskHalfLifeMs`. A new spot replica goes to a location
  *   that is not hot, then has the fewest of our spot replicas, then failed longest ago,
  *   then the lowest score, the fewest in its region, the lowest price. A location where a
- *   spot launch failed for capacity is passed over for `failureCooldownMs`, then tried
- *   again (the paper keeps it out until a reset).
+ *   spot launch failed for capacity or a spot replica was preempted is passed over for
+ *   `failureCooldownMs`, then tried again (the paper keeps it out until a reset).
  * - **Several locations per tick.** When several spot replicas are missing, each launch of
  *   the tick goes to a different location, so one full location does not stall the
  *   others.
@@ -181,6 +187,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       case 'interruption-notice': {
         const value = this.risk(event.location, event.at) + 1;
         this.#scores.set(event.location, { value, at: event.at });
+        // Like a capacity failure: its capacity is now below what we held there.
+        this.#failedAt.set(event.location, event.at);
         return;
       }
       case 'launch-failure':
@@ -257,14 +265,17 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 
     // 2. On-demand need: keep `target + margin` ready, where margin is what a hot location
     // may take at once (up to `ceil(score)` of our ready replicas there), else one while the
-    // fleet saw preemptions recently, else none.
+    // fleet saw preemptions recently and no spot replica is warming in a calm location,
+    // else none.
     let exposure = 0;
     let exposedAt: string | undefined;
+    let warmingCalm = 0;
     const readyByLocation = new Map<string, number>();
     for (const replica of summary.aliveSpot) {
-      if (isReady(replica) && !terminated.has(replica.id)) {
+      if (terminated.has(replica.id)) continue;
+      if (isReady(replica)) {
         readyByLocation.set(replica.location, (readyByLocation.get(replica.location) ?? 0) + 1);
-      }
+      } else if (!this.isHot(replica.location, now)) warmingCalm++;
     }
     for (const [location, ready] of readyByLocation) {
       const risk = this.risk(location, now);
@@ -278,12 +289,19 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     }
     let fleetRisk = 0;
     for (const location of summary.spotLocations) fleetRisk += this.risk(location.id, now);
-    const margin = Math.max(exposure, fleetRisk > this.marginRisk ? 1 : 0);
+    // The fleet-wide replica of margin guards against a second loss before spot is back; a
+    // spot replica already warming in a calm location is back no later than an on-demand
+    // replica launched now would be, so it stands in (never for the target itself, nor for
+    // a hot location's exposure).
+    const fleetMargin = fleetRisk > this.marginRisk && warmingCalm === 0 ? 1 : 0;
+    const margin = Math.max(exposure, fleetMargin);
     const onDemandTarget = Math.min(target, base + Math.max(0, target - base + margin - readySpot));
     const why =
       `${readySpot} spot ready, target ${target} + margin ${margin}` +
       (exposedAt === undefined
-        ? ''
+        ? fleetRisk > this.marginRisk && warmingCalm > 0
+          ? ` (recent preemptions; ${warmingCalm} spot warming in calm locations)`
+          : ''
         : ` (${exposure} ready in ${exposedAt}, preempted recently: risk ${this.risk(exposedAt, now).toFixed(2)})`);
 
     // 3. Too many on-demand replicas (only once enough spot is ready).
