@@ -5,6 +5,7 @@ import { OnDemandOnlyPolicy } from '../policy/on-demand-only-policy.js';
 import { SpotHedgePolicy } from '../policy/spot-hedge-policy.js';
 import type { FleetView, JsonValue, Plan, Policy, PolicyEvent } from '../policy/types.js';
 import { replicaOwnershipTags } from '../provider.js';
+import { SeededRandom } from '../random.js';
 import type { CapacityType } from '../provider.js';
 import { FakeProvider } from '../testing/fake-provider.js';
 import type { EngineEvent, EngineEventName } from './engine-events.js';
@@ -311,6 +312,51 @@ describe('ReplicaManager', () => {
     expect(alive(provider)).toHaveLength(2);
     await manager.destroy();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('matches every instance to its own replica however the listing order changes', async () => {
+    const clock = new ManualClock({ now: 0 });
+    const provider = new FakeProvider({ clock, locations: 3 });
+    const list = provider.list.bind(provider);
+    const random = new SeededRandom(5);
+    // Each listing in a new order (and new objects, as decoded from an API response).
+    provider.list = async (request, context) => {
+      const instances = (await list(request, context)).map((instance) => ({
+        ...instance,
+        tags: { ...instance.tags },
+      }));
+      for (let index = instances.length - 1; index > 0; index--) {
+        const other = random.nextInt(index + 1);
+        [instances[index], instances[other]] = [instances[other]!, instances[index]!];
+      }
+      return instances;
+    };
+    const policy = new FixedPolicy(6);
+    const { manager, events, tick } = setup({ clock, provider, policy, maxReplicas: 10 });
+    for (let round = 0; round < 4; round++) {
+      await tick();
+      await clock.advance(10_000);
+    }
+    const matched = () =>
+      manager
+        .status()
+        .replicas.filter((replica) => replica.status === 'ready')
+        .map(
+          (replica) =>
+            `${replica.id}=${provider.instance(replica.instanceId!)?.tags['spothedge-replica']}`,
+        );
+    expect(manager.status().countsByStatus.ready).toBe(6);
+    for (const pair of matched()) expect(pair.split('=')[0]).toBe(pair.split('=')[1]);
+    // Replace two replicas (preempted), shuffle on: still one instance per replica.
+    for (const instance of alive(provider).slice(0, 2)) provider.preempt(instance.id);
+    for (let round = 0; round < 4; round++) {
+      await tick();
+      await clock.advance(10_000);
+    }
+    expect(manager.status().countsByStatus.ready).toBe(6);
+    for (const pair of matched()) expect(pair.split('=')[0]).toBe(pair.split('=')[1]);
+    expect(events.filter((event) => event.type === 'replica-adopt')).toEqual([]);
+    expect(alive(provider)).toHaveLength(6);
   });
 
   it('probe failures confirmed against the provider: still running → failed and replaced', async () => {

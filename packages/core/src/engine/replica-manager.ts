@@ -449,6 +449,12 @@ export class ReplicaManager {
   #listRound = 0;
   /** Changes whenever a replica's view or the set of replicas changes (see #planAndAct). */
   #fleetVersion = 0;
+  /** Changes whenever a replica enters or leaves the table (see #observe's hints). */
+  #membershipVersion = 0;
+  readonly #listHints = new Map<
+    ProviderV1,
+    { readonly version: number; readonly replicas: (Tracked | undefined)[] }
+  >();
   #views: { version: number; replicas: readonly ReplicaView[]; alive: number } | undefined;
   #currentBatch: CallBatch | undefined;
   readonly #spareControllers: AbortController[] = [];
@@ -927,12 +933,14 @@ export class ReplicaManager {
       if (provider === undefined) continue;
       const tracked = this.#fromRecord(record, provider);
       this.#replicas.set(record.id, tracked);
+      this.#membershipVersion++;
       this.#fleetVersion++;
       this.#readyVersion++;
     }
     for (const id of this.#replicas.keys()) {
       if (!seen.has(id)) {
         this.#replicas.delete(id);
+        this.#membershipVersion++;
         this.#fleetVersion++;
         this.#readyVersion++;
       }
@@ -973,6 +981,7 @@ export class ReplicaManager {
   async #recover(): Promise<void> {
     const stored = await this.store.load(this.service, { abortSignal: this.#abort.signal });
     this.#replicas.clear();
+    this.#membershipVersion++;
     this.#fleetVersion++;
     for (const record of stored.replicas) {
       const provider = this.#providers.get(record.provider);
@@ -984,6 +993,7 @@ export class ReplicaManager {
         continue;
       }
       this.#replicas.set(record.id, this.#fromRecord(record, provider));
+      this.#membershipVersion++;
       this.#fleetVersion++;
     }
     for (const intent of stored.intents) {
@@ -1006,6 +1016,7 @@ export class ReplicaManager {
         );
         tracked.dirty = true;
         this.#replicas.set(tracked.id, tracked);
+        this.#membershipVersion++;
         this.#fleetVersion++;
       }
       if (tracked.status === 'pending') tracked.intent = intent;
@@ -1197,8 +1208,19 @@ export class ReplicaManager {
         continue;
       }
       const provider = this.#providers.get(name)!;
-      for (const instance of instances) {
+      // Providers list in a stable order, so the replica matched at the same position last
+      // time is usually the one: checking it is cheaper than a table lookup at fleet scale.
+      let hints = this.#listHints.get(provider);
+      if (hints === undefined || hints.version !== this.#membershipVersion) {
+        hints = { version: this.#membershipVersion, replicas: [] };
+        this.#listHints.set(provider, hints);
+      }
+      const hinted = hints.replicas;
+      for (let index = 0; index < instances.length; index++) {
+        const instance = instances[index]!;
         const tags = instance.tags;
+        const hint = hinted[index];
+        hinted[index] = undefined;
         // Defence in depth: never act on an instance without our tags, whatever `list` did.
         if (tags[OwnershipTag.ManagedBy] !== managedBy || tags[OwnershipTag.Service] !== service) {
           continue;
@@ -1208,7 +1230,7 @@ export class ReplicaManager {
           untagged.push({ provider, instance });
           continue;
         }
-        const tracked = this.#replicas.get(replicaId);
+        const tracked = hint?.id === replicaId ? hint : this.#replicas.get(replicaId);
         if (tracked === undefined || tracked.provider !== provider) {
           unowned ??= new Map();
           let byReplica = unowned.get(provider);
@@ -1217,6 +1239,7 @@ export class ReplicaManager {
           if (found === undefined) byReplica.set(replicaId, [instance]);
           else found.push(instance);
         } else if (tracked.listRound !== round) {
+          hinted[index] = tracked;
           tracked.listRound = round;
           tracked.listed = instance;
         } else {
@@ -1226,6 +1249,7 @@ export class ReplicaManager {
           else found.push(instance);
         }
       }
+      hinted.length = instances.length;
     }
 
     for (const tracked of this.#replicas.values()) {
@@ -1308,6 +1332,7 @@ export class ReplicaManager {
     tracked.seenInList = true;
     tracked.dirty = true;
     this.#replicas.set(replicaId, tracked);
+    this.#membershipVersion++;
     this.#fleetVersion++;
     this.#logger.info({ replicaId, instanceId: instance.id }, 'adopted instance');
     this.#emit('replica-adopt', this.#replicaFields(tracked));
@@ -1473,6 +1498,7 @@ export class ReplicaManager {
     tracked.released = true;
     this.#resolveIntent(tracked);
     this.#replicas.delete(tracked.id);
+    this.#membershipVersion++;
     this.#fleetVersion++;
     this.#tombstones.set(tracked.id, this.clock.now());
     this.#pendingDeletes.push(tracked.id);
@@ -1747,6 +1773,7 @@ export class ReplicaManager {
     tracked.dirty = true;
     this.#pendingIntentWrites.push(tracked.intent);
     this.#replicas.set(id, tracked);
+    this.#membershipVersion++;
     this.#fleetVersion++;
     return tracked;
   }
