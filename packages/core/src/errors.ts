@@ -63,7 +63,6 @@ export class SpotHedgeError extends Error {
     this.name = ctor.name;
     this.code = ctor.code;
     this.retryable = options.retryable ?? ctor.retryableByDefault;
-    Object.defineProperty(this, brand, { value: true });
   }
 
   /**
@@ -79,6 +78,9 @@ export class SpotHedgeError extends Error {
     return (value as SpotHedgeError).code === this.code;
   }
 }
+// The brand lives on the prototype (non-enumerable): inherited by every SDK error without a
+// per-instance property definition (simulated clouds throw thousands of errors a second).
+Object.defineProperty(SpotHedgeError.prototype, brand, { value: true });
 
 /** Fields shared by errors that a provider raises about one location. */
 export interface LocationErrorFields {
