@@ -168,6 +168,36 @@ describe('ReplicaManager', () => {
     ).toEqual([]);
   });
 
+  it('persists policy state each time it changes, even when the policy mutates what it returned', async () => {
+    const inner = new MemoryStateStore();
+    const written: JsonValue[] = [];
+    const store: StateStore = Object.assign(Object.create(inner) as StateStore, {
+      write: (service: string, write: StateWrite, options?: object) => {
+        if (write.policyState !== undefined) written.push(structuredClone(write.policyState));
+        return inner.write(service, write, options);
+      },
+      load: (service: string) => inner.load(service),
+    });
+    // One state object, mutated in place by plan(): the engine must not keep a reference.
+    const state = { kind: 'counting', plans: 0, nested: { seen: [] as number[] } };
+    const policy = new FixedPolicy(1);
+    const plan = policy.plan.bind(policy);
+    policy.plan = (view) => {
+      state.plans++;
+      if (state.plans % 2 === 0) state.nested.seen.push(state.plans);
+      return plan(view);
+    };
+    policy.snapshot = () => state;
+    const { tick } = setup({ store, policy });
+    for (let round = 0; round < 4; round++) await tick();
+    expect(written).toEqual([
+      { kind: 'counting', plans: 1, nested: { seen: [] } },
+      { kind: 'counting', plans: 2, nested: { seen: [2] } },
+      { kind: 'counting', plans: 3, nested: { seen: [2] } },
+      { kind: 'counting', plans: 4, nested: { seen: [2, 4] } },
+    ]);
+  });
+
   it('adopts tagged instances left by a previous run instead of launching twins', async () => {
     const clock = new ManualClock({ now: 0 });
     const provider = new FakeProvider({ clock, locations: 2 });
