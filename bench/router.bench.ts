@@ -11,6 +11,7 @@
  * The HTTP load generator runs in a worker thread so it does not share the router's event
  * loop. Scenarios alternate over `ROUTER_BENCH_ROUNDS` rounds (default 3) of
  * `ROUTER_BENCH_MS` (default 3 000) after a 1 s warm-up; results are per-round medians.
+ * The HTTP scenarios run first, the in-process ones (`fetch`) after them.
  *
  * On Linux each scenario also records on-CPU time per request of each thread that does
  * the work (from /proc/.../schedstat): the load generator's thread, the router's (this
@@ -451,39 +452,41 @@ async function main(): Promise<void> {
         const response = await through.fetch('/v1/chat/completions');
         await response.arrayBuffer();
       });
-    const scenarios: [string, () => Promise<LoadResult>][] = [
+    type Run = [string, () => Promise<LoadResult>];
+    // Two phases: first everything over HTTP (the handler's figures come from a process
+    // whose Router has served only the handler, like a host that mounts it), then the
+    // in-process calls, whose `fetch` feedback would otherwise reach the shared exchange
+    // code the handler runs.
+    const overHttp: Run[] = [
       ['direct', () => runWorker(origins)],
       ['handler', () => runWorker([proxy.origin])],
       ...(baseline === undefined
         ? []
-        : [
-            ['baselineHandler', () => runWorker([baseline.origin])] as [
-              string,
-              () => Promise<LoadResult>,
-            ],
-          ]),
+        : [['baselineHandler', () => runWorker([baseline.origin])] as Run]),
       ['minimalProxy', () => runWorker([minimal.origin])],
       ['bareProxy', () => runWorker([bare.origin])],
-      ['directInProcess', runDirectInProcess],
-      ['fetch', runFetch(router)],
-      ...(baselineRouter === undefined
-        ? []
-        : [['baselineFetch', runFetch(baselineRouter)] as [string, () => Promise<LoadResult>]]),
       ['directAtRate', () => runWorker(origins, RATE)],
       ['handlerAtRate', () => runWorker([proxy.origin], RATE)],
     ];
-    // Scenarios alternate, round after round, so drifting machine load hits them alike;
-    // each figure below is the median over the rounds. Each round starts one scenario
-    // later: on a shared machine the scenario after a saturating one runs while other
-    // processes catch up on the CPU they were denied, and no scenario should always be it.
-    const rounds: Record<string, Scenario>[] = [];
-    for (let index = 0; index < ROUNDS; index++) {
-      const results: Record<string, Scenario> = {};
-      for (let step = 0; step < scenarios.length; step++) {
-        const [name, run] = scenarios[(index + step) % scenarios.length]!;
-        results[name] = scenario(await run());
+    const inProcess: Run[] = [
+      ['directInProcess', runDirectInProcess],
+      ['fetch', runFetch(router)],
+      ...(baselineRouter === undefined ? [] : [['baselineFetch', runFetch(baselineRouter)] as Run]),
+    ];
+    const scenarios = [...overHttp, ...inProcess];
+    // Within a phase, scenarios alternate round after round so drifting machine load hits
+    // them alike; each figure below is the median over the rounds. Each round starts one
+    // scenario later: on a shared machine the scenario after a saturating one runs while
+    // other processes catch up on the CPU they were denied, and no scenario should always
+    // be it.
+    const rounds: Record<string, Scenario>[] = Array.from({ length: ROUNDS }, () => ({}));
+    for (const phase of [overHttp, inProcess]) {
+      for (let index = 0; index < ROUNDS; index++) {
+        for (let step = 0; step < phase.length; step++) {
+          const [name, run] = phase[(index + step) % phase.length]!;
+          rounds[index]![name] = scenario(await run());
+        }
       }
-      rounds.push(results);
     }
     await Promise.all(pools.map((pool) => pool.close()));
     const closedLoop: Record<string, Scenario> = {};
