@@ -4,7 +4,8 @@
  * and of the omniscient optimum for one 24 h window per trace. Targets (issue 4): ≤ 10 s,
  * ≤ 60 s, ≤ 30 s. Needs `../shared/traces` beside the repository; without it, runs the
  * same grid on three synthetic traces and says so. Windows run on one worker thread per CPU
- * (`SIM_BENCH_JOBS` to change), as the CLI does by default.
+ * (`SIM_BENCH_JOBS` to change), as the CLI does by default. Measures the built package
+ * (`pnpm build` first; scripts/setup.sh does).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import {
@@ -12,13 +13,14 @@ import {
   hasSharedTraces,
   loadTrace,
   poissonWorkload,
+  RunPool,
   runExperiment,
   sharedTracePath,
   sliceTrace,
   solveOptimum,
   windowOffsets,
-} from '../packages/sim/src/index.js';
-import type { ExperimentResult, PolicyName, SpotTrace } from '../packages/sim/src/index.js';
+} from '@spothedge/sim';
+import type { ExperimentResult, PolicyName, SpotTrace } from '@spothedge/sim';
 import { round, writeResult } from './results.js';
 
 const policies: PolicyName[] = [
@@ -42,16 +44,22 @@ if (!hasSharedTraces)
 async function grid(workload: boolean): Promise<{ seconds: number; rows: ExperimentResult[] }> {
   const started = performance.now();
   const rows: ExperimentResult[] = [];
-  for (const trace of traces) {
-    rows.push(
-      ...(await runExperiment({
-        trace,
-        policies,
-        repeats,
-        jobs,
-        workload: workload ? poissonWorkload({ rate: 0.05, clients: 3 }) : undefined,
-      })),
-    );
+  // One set of workers for the whole grid, as the CLI does (its start-up is timed).
+  const pool = jobs > 1 ? new RunPool({ jobs }) : undefined;
+  try {
+    for (const trace of traces) {
+      rows.push(
+        ...(await runExperiment({
+          trace,
+          policies,
+          repeats,
+          pool,
+          workload: workload ? poissonWorkload({ rate: 0.05, clients: 3 }) : undefined,
+        })),
+      );
+    }
+  } finally {
+    await pool?.close();
   }
   return { seconds: (performance.now() - started) / 1000, rows };
 }

@@ -58,6 +58,11 @@ export interface ExperimentOptions {
    * @default 1
    */
   readonly jobs?: number | undefined;
+  /**
+   * Worker threads to use instead of starting `jobs` new ones: share one {@link RunPool}
+   * between experiments (each worker loads the engine once) and close it when done.
+   */
+  readonly pool?: RunPool | undefined;
   /** Keep every run's timeline in the result (for reports). @default false */
   readonly keepTimelines?: boolean | undefined;
   /** Called after each run. */
@@ -139,7 +144,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       { argument: 'jobs', value: options.jobs },
     );
   }
-  const pool = jobs > 1 ? new RunPool(jobs) : undefined;
+  const ownPool = options.pool === undefined && jobs > 1 ? new RunPool({ jobs }) : undefined;
+  const pool = options.pool ?? ownPool;
   const runWindow = async (policyName: PolicyName, repeat: number): Promise<PooledRun> => {
     const offset = offsets[repeat]!;
     const started = performance.now();
@@ -195,7 +201,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
             ),
           );
   } finally {
-    await pool?.close();
+    await ownPool?.close();
   }
   const results: ExperimentResult[] = [];
   for (const [policyIndex, policyName] of options.policies.entries()) {

@@ -16,6 +16,8 @@ export * from './virtual-clock.js';
 export * from './policy-catalog.js';
 export * from './simulate.js';
 export * from './experiment.js';
+export { RunPool } from './run-pool.js';
+export type { PooledRun, RunPoolOptions } from './run-pool.js';
 export * from './results-table.js';
 export * from './html-report.js';
 export * from './run-cli.js';

@@ -11,6 +11,7 @@ import { InvalidArgumentError, SpotHedgeError, describeValue } from '@spothedge/
 import { runExperiment } from './experiment.js';
 import type { ExperimentResult } from './experiment.js';
 import { renderHtmlReport } from './html-report.js';
+import { RunPool } from './run-pool.js';
 import { parsePolicyNames } from './policy-catalog.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatResultsTable, resultsJson } from './results-table.js';
@@ -181,25 +182,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       hours,
       repeats,
       seed: integer('seed', flags.seed, 0),
-      jobs: integer('jobs', flags.jobs, availableParallelism(), 1),
     };
+    const jobs = integer('jobs', flags.jobs, availableParallelism(), 1);
     const total = traces.length * policies.length * repeats;
     const bar =
       !flags.json && io.stderr.isTTY ? new ProgressBar({ stream: io.stderr, total }) : undefined;
     let done = 0;
     const rows: ExperimentResult[] = [];
-    for (const trace of traces) {
-      rows.push(
-        ...(await runExperiment({
-          trace,
-          policies,
-          ...settings,
-          workload,
-          serviceModel: { loadBalancing },
-          keepTimelines: flags.html !== undefined,
-          onProgress: ({ policy }) => bar?.update(++done, `${trace.name} ${policy}`),
-        })),
-      );
+    // One set of workers for every trace (each worker loads the engine once).
+    const pool = jobs > 1 ? new RunPool({ jobs }) : undefined;
+    try {
+      for (const trace of traces) {
+        rows.push(
+          ...(await runExperiment({
+            trace,
+            policies,
+            ...settings,
+            pool,
+            workload,
+            serviceModel: { loadBalancing },
+            keepTimelines: flags.html !== undefined,
+            onProgress: ({ policy }) => bar?.update(++done, `${trace.name} ${policy}`),
+          })),
+        );
+      }
+    } finally {
+      await pool?.close();
     }
     bar?.done();
     if (flags.html !== undefined) {

@@ -1,10 +1,10 @@
 /**
- * Runs simulation windows on worker threads, one window per worker at a time, so an
- * experiment grid uses every core. Each window is independent and deterministic, so the
- * results equal a serial run's. Traces are sent to a worker once, on its first window of
- * that trace.
+ * Worker threads that simulate windows, one window per worker at a time, so an experiment
+ * grid uses every core. Each window is independent and deterministic, so the results equal
+ * a serial run's. Traces are sent to a worker once, on its first window of that trace.
  */
 import { Worker } from 'node:worker_threads';
+import { IllegalStateError, InvalidArgumentError, describeValue } from '@spothedge/core';
 import type { PolicyName } from './policy-catalog.js';
 import type { Timeline } from './timeline.js';
 import type { SpotTrace } from './trace.js';
@@ -65,6 +65,27 @@ function spawnWorker(): Worker {
   );
 }
 
+/** Options of {@link RunPool}. */
+export interface RunPoolOptions {
+  /** Worker threads at most (started on demand). */
+  readonly jobs: number;
+}
+
+/**
+ * A pool of simulation workers to share between {@link runExperiment} calls (pass it as
+ * `pool`); `runExperiment({ jobs })` starts and closes one of its own. Close it when done:
+ * its workers keep the process alive.
+ *
+ * @example
+ * ```ts
+ * const pool = new RunPool({ jobs: availableParallelism() });
+ * try {
+ *   for (const trace of traces) rows.push(...(await runExperiment({ trace, policies, pool })));
+ * } finally {
+ *   await pool.close();
+ * }
+ * ```
+ */
 export class RunPool {
   readonly #jobs: number;
   readonly #slots: Slot[] = [];
@@ -73,13 +94,22 @@ export class RunPool {
   #nextId = 0;
   #closed = false;
 
-  /** @param jobs Worker threads at most. */
-  constructor(jobs: number) {
+  constructor(options: RunPoolOptions) {
+    const jobs = options.jobs;
+    if (!Number.isInteger(jobs) || jobs < 1) {
+      throw new InvalidArgumentError(
+        `Expected \`jobs\` to be an integer >= 1, got ${describeValue(jobs)}`,
+        { argument: 'jobs', value: jobs },
+      );
+    }
     this.#jobs = jobs;
   }
 
-  /** Simulates one window on a worker. */
+  /** Simulates one window on a worker (`runExperiment` calls this). */
   run(trace: SpotTrace, request: Omit<RunRequest, 'id' | 'traceKey'>): Promise<PooledRun> {
+    if (this.#closed) {
+      return Promise.reject(new IllegalStateError('RunPool is closed', { state: 'closed' }));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ trace, request, resolve, reject });
       this.#dispatch();
@@ -89,7 +119,9 @@ export class RunPool {
   /** Stops every worker; windows not finished yet are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const task of this.#queue.splice(0)) task.reject(new Error('RunPool closed'));
+    for (const task of this.#queue.splice(0)) {
+      task.reject(new IllegalStateError('RunPool closed', { state: 'closed' }));
+    }
     const slots = this.#slots.splice(0);
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
