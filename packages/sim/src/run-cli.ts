@@ -191,20 +191,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const rows: ExperimentResult[] = [];
     // One set of workers for every trace (each worker loads the engine once).
     const pool = jobs > 1 ? new RunPool({ jobs }) : undefined;
+    const experiment = (trace: SpotTrace) =>
+      runExperiment({
+        trace,
+        policies,
+        ...settings,
+        pool,
+        workload,
+        serviceModel: { loadBalancing },
+        keepTimelines: flags.html !== undefined,
+        onProgress: ({ policy }) => bar?.update(++done, `${trace.name} ${policy}`),
+      });
     try {
-      for (const trace of traces) {
-        rows.push(
-          ...(await runExperiment({
-            trace,
-            policies,
-            ...settings,
-            pool,
-            workload,
-            serviceModel: { loadBalancing },
-            keepTimelines: flags.html !== undefined,
-            onProgress: ({ policy }) => bar?.update(++done, `${trace.name} ${policy}`),
-          })),
-        );
+      if (pool === undefined) {
+        for (const trace of traces) rows.push(...(await experiment(trace)));
+      } else {
+        // Every trace's windows queue up at once, so no worker idles at the end of a trace.
+        rows.push(...(await Promise.all(traces.map(experiment))).flat());
       }
     } finally {
       await pool?.close();
