@@ -1126,7 +1126,10 @@ export class ReplicaManager {
   /** Lists every provider's instances of this service; `undefined` where the call failed. */
   async #listAll(): Promise<ReadonlyMap<string, readonly Instance[] | undefined>> {
     const providers = [...this.#providers.values()];
-    const results = await Promise.all(providers.map((provider) => this.#list(provider)));
+    const results =
+      providers.length === 1
+        ? [await this.#list(providers[0]!)]
+        : await Promise.all(providers.map((provider) => this.#list(provider)));
     const listings = new Map<string, readonly Instance[] | undefined>();
     providers.forEach((provider, index) => listings.set(provider.name, results[index]));
     return listings;
@@ -1947,23 +1950,23 @@ export class ReplicaManager {
    * first attempt runs directly; p-retry takes over only after a retryable failure, so the
    * common case costs no retry machinery.
    */
-  async #call<T>(
+  #call<T>(
     provider: ProviderV1,
     method: string,
     run: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    try {
-      return await this.#attempt(provider, method, run);
-    } catch (error) {
-      if (this.#retries === 0 || !(await this.#backOff(error, 0))) throw error;
-    }
-    return pRetry(() => this.#attempt(provider, method, run), {
-      retries: this.#retries - 1,
-      minTimeout: 0,
-      maxTimeout: 0,
-      randomize: false,
-      signal: this.#abort.signal,
-      shouldRetry: ({ error, retriesConsumed }) => this.#backOff(error, retriesConsumed + 1),
+    const first = this.#attempt(provider, method, run);
+    if (this.#retries === 0) return first;
+    return first.then(undefined, async (error: unknown) => {
+      if (!(await this.#backOff(error, 0))) throw error;
+      return pRetry(() => this.#attempt(provider, method, run), {
+        retries: this.#retries - 1,
+        minTimeout: 0,
+        maxTimeout: 0,
+        randomize: false,
+        signal: this.#abort.signal,
+        shouldRetry: ({ error: next, retriesConsumed }) => this.#backOff(next, retriesConsumed + 1),
+      });
     });
   }
 
