@@ -933,15 +933,13 @@ export class ReplicaManager {
       if (provider === undefined) continue;
       const tracked = this.#fromRecord(record, provider);
       this.#replicas.set(record.id, tracked);
-      this.#membershipVersion++;
-      this.#fleetVersion++;
+      this.#tableChanged();
       this.#readyVersion++;
     }
     for (const id of this.#replicas.keys()) {
       if (!seen.has(id)) {
         this.#replicas.delete(id);
-        this.#membershipVersion++;
-        this.#fleetVersion++;
+        this.#tableChanged();
         this.#readyVersion++;
       }
     }
@@ -981,8 +979,7 @@ export class ReplicaManager {
   async #recover(): Promise<void> {
     const stored = await this.store.load(this.service, { abortSignal: this.#abort.signal });
     this.#replicas.clear();
-    this.#membershipVersion++;
-    this.#fleetVersion++;
+    this.#tableChanged();
     for (const record of stored.replicas) {
       const provider = this.#providers.get(record.provider);
       if (provider === undefined) {
@@ -993,8 +990,7 @@ export class ReplicaManager {
         continue;
       }
       this.#replicas.set(record.id, this.#fromRecord(record, provider));
-      this.#membershipVersion++;
-      this.#fleetVersion++;
+      this.#tableChanged();
     }
     for (const intent of stored.intents) {
       const provider = this.#providers.get(intent.provider);
@@ -1016,8 +1012,7 @@ export class ReplicaManager {
         );
         tracked.dirty = true;
         this.#replicas.set(tracked.id, tracked);
-        this.#membershipVersion++;
-        this.#fleetVersion++;
+        this.#tableChanged();
       }
       if (tracked.status === 'pending') tracked.intent = intent;
       else this.#pendingIntentDeletes.push(intent.idempotencyKey);
@@ -1173,8 +1168,7 @@ export class ReplicaManager {
       const notice = instanceId === undefined ? undefined : byInstance.get(instanceId);
       if (notice === undefined) continue;
       tracked.interruptionNoticedAt = notice.noticedAt ?? now;
-      tracked.view = undefined;
-      this.#fleetVersion++;
+      this.#invalidateView(tracked);
       tracked.dirty = true;
       this.#observePolicy({
         type: 'interruption-notice',
@@ -1335,10 +1329,21 @@ export class ReplicaManager {
     tracked.seenInList = true;
     tracked.dirty = true;
     this.#replicas.set(replicaId, tracked);
-    this.#membershipVersion++;
-    this.#fleetVersion++;
+    this.#tableChanged();
     this.#logger.info({ replicaId, instanceId: instance.id }, 'adopted instance');
     this.#emit('replica-adopt', this.#replicaFields(tracked));
+  }
+
+  /** A replica entered or left the table (or the table was reloaded). */
+  #tableChanged(): void {
+    this.#membershipVersion++;
+    this.#fleetVersion++;
+  }
+
+  /** Something in the replica's policy view changed. */
+  #invalidateView(tracked: Tracked): void {
+    tracked.view = undefined;
+    this.#fleetVersion++;
   }
 
   /** Terminates an instance that no replica owns (twin, released). Never untagged ones. */
@@ -1384,8 +1389,7 @@ export class ReplicaManager {
     tracked.status = next.status;
     tracked.instanceId = instanceIdOf(next) ?? tracked.instanceId;
     tracked.dirty = true;
-    tracked.view = undefined;
-    this.#fleetVersion++;
+    this.#invalidateView(tracked);
     if (previous.status === 'ready' || next.status === 'ready') this.#readyVersion++;
     return true;
   }
@@ -1501,8 +1505,7 @@ export class ReplicaManager {
     tracked.released = true;
     this.#resolveIntent(tracked);
     this.#replicas.delete(tracked.id);
-    this.#membershipVersion++;
-    this.#fleetVersion++;
+    this.#tableChanged();
     this.#tombstones.set(tracked.id, this.clock.now());
     this.#pendingDeletes.push(tracked.id);
     if (tracked.status === 'ready') this.#readyVersion++;
@@ -1776,8 +1779,7 @@ export class ReplicaManager {
     tracked.dirty = true;
     this.#pendingIntentWrites.push(tracked.intent);
     this.#replicas.set(id, tracked);
-    this.#membershipVersion++;
-    this.#fleetVersion++;
+    this.#tableChanged();
     return tracked;
   }
 
