@@ -8,11 +8,10 @@ import type { LoadBalancingPolicyName } from '@spothedge/core';
 import { simulateLatency } from './latency-model.js';
 import { percentile, runMetrics } from './metrics.js';
 import { solveOptimum } from './optimum.js';
-import { createPolicy } from './policy-catalog.js';
 import type { PolicyName } from './policy-catalog.js';
 import { RunPool } from './run-pool.js';
-import type { PooledRun } from './run-pool.js';
-import { simulateRun } from './simulate.js';
+import { simulateWindow } from './simulate-window.js';
+import type { PooledRun, WindowRequest } from './simulate-window.js';
 import type { Timeline } from './timeline.js';
 import { sliceTrace } from './trace.js';
 import type { SpotTrace } from './trace.js';
@@ -148,7 +147,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const pool = options.pool ?? ownPool;
   const runWindow = async (policyName: PolicyName, repeat: number): Promise<PooledRun> => {
     const offset = offsets[repeat]!;
-    const started = performance.now();
     let run: PooledRun;
     if (policyName === 'optimal') {
       const optimum = await solveOptimum({
@@ -162,7 +160,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       // The solve itself: windows solved concurrently would otherwise count each other.
       run = { timeline: optimum.timeline, runtimeMs: optimum.solveMs };
     } else {
-      const request = {
+      const request: WindowRequest = {
         offset,
         ticks: windowTicks,
         target,
@@ -175,16 +173,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         shuffleSeed: seed * 1_000 + repeat,
       };
       run =
-        pool === undefined
-          ? {
-              timeline: await simulateRun({
-                ...request,
-                trace,
-                policy: createPolicy(policyName, { extra, seed: request.seed }),
-              }),
-              runtimeMs: performance.now() - started,
-            }
-          : await pool.run(trace, request);
+        pool === undefined ? await simulateWindow(trace, request) : await pool.run(trace, request);
     }
     options.onProgress?.({ done: ++done, total, policy: policyName });
     return run;

@@ -5,24 +5,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { IllegalStateError, InvalidArgumentError, describeValue } from '@spothedge/core';
-import type { PolicyName } from './policy-catalog.js';
+import type { PooledRun, WindowRequest } from './simulate-window.js';
 import type { Timeline } from './timeline.js';
 import type { SpotTrace } from './trace.js';
 
-/** One window to simulate (everything `simulateRun` needs, in cloneable form). */
-export interface RunRequest {
+/** A window as sent to a worker. */
+export interface RunRequest extends WindowRequest {
   readonly id: number;
   readonly traceKey: string;
-  readonly offset: number;
-  readonly ticks: number;
-  readonly target: number;
-  readonly coldStartSeconds: number;
-  readonly spotPrice: number | undefined;
-  readonly onDemandPrice: number | undefined;
-  readonly policy: Exclude<PolicyName, 'optimal'>;
-  readonly extra: number;
-  readonly seed: number;
-  readonly shuffleSeed: number;
 }
 
 export type WorkerRequest =
@@ -33,15 +23,9 @@ export type WorkerReply =
   | { readonly id: number; readonly timeline: Timeline; readonly runtimeMs: number }
   | { readonly id: number; readonly error: string };
 
-/** A finished window: its timeline and the time the worker spent on it. */
-export interface PooledRun {
-  readonly timeline: Timeline;
-  readonly runtimeMs: number;
-}
-
 interface Task {
   readonly trace: SpotTrace;
-  readonly request: Omit<RunRequest, 'id' | 'traceKey'>;
+  readonly request: WindowRequest;
   readonly resolve: (run: PooledRun) => void;
   readonly reject: (error: Error) => void;
 }
@@ -106,7 +90,7 @@ export class RunPool {
   }
 
   /** Simulates one window on a worker (`runExperiment` calls this). */
-  run(trace: SpotTrace, request: Omit<RunRequest, 'id' | 'traceKey'>): Promise<PooledRun> {
+  run(trace: SpotTrace, request: WindowRequest): Promise<PooledRun> {
     if (this.#closed) {
       return Promise.reject(new IllegalStateError('RunPool is closed', { state: 'closed' }));
     }

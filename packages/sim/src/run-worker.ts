@@ -1,11 +1,10 @@
 /**
  * The worker side of {@link RunPool}: receives traces once, then runs windows with the real
- * engine (`simulateRun`) and posts each timeline back. Loaded only inside a worker thread.
+ * engine (`simulateWindow`) and posts each timeline back. Loaded only inside a worker thread.
  */
 import { parentPort } from 'node:worker_threads';
-import { createPolicy } from './policy-catalog.js';
 import type { RunRequest, WorkerReply, WorkerRequest } from './run-pool.js';
-import { simulateRun } from './simulate.js';
+import { simulateWindow } from './simulate-window.js';
 import type { SpotTrace } from './trace.js';
 
 const port = parentPort;
@@ -18,20 +17,8 @@ async function run(request: RunRequest): Promise<WorkerReply> {
   if (trace === undefined) {
     return { id: request.id, error: `trace ${request.traceKey} was not sent to this worker` };
   }
-  const started = performance.now();
   try {
-    const timeline = await simulateRun({
-      trace,
-      offset: request.offset,
-      ticks: request.ticks,
-      target: request.target,
-      coldStartSeconds: request.coldStartSeconds,
-      spotPrice: request.spotPrice,
-      onDemandPrice: request.onDemandPrice,
-      policy: createPolicy(request.policy, { extra: request.extra, seed: request.seed }),
-      shuffleSeed: request.shuffleSeed,
-    });
-    return { id: request.id, timeline, runtimeMs: performance.now() - started };
+    return { id: request.id, ...(await simulateWindow(trace, request)) };
   } catch (error) {
     return { id: request.id, error: error instanceof Error ? error.message : String(error) };
   }
