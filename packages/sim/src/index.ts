@@ -5,7 +5,10 @@
  */
 export * from './trace.js';
 export * from './synthetic-trace.js';
+export * from './mersenne-twister.js';
+export * from './python-random.js';
 export * from './window-offsets.js';
+export * from './zone-shuffle.js';
 export * from './workload.js';
 export * from './timeline.js';
 export * from './metrics.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MersenneTwister, windowOffsets } from './window-offsets.js';
+import { MersenneTwister } from './mersenne-twister.js';
+import { windowOffsets } from './window-offsets.js';
 
 describe('windowOffsets', () => {
   it("draws NumPy's legacy randint offsets (np.random.seed(0))", () => {
