@@ -17,6 +17,8 @@ import { sliceTrace } from './trace.js';
 import type { SpotTrace } from './trace.js';
 import { windowOffsets } from './window-offsets.js';
 import type { Workload } from './workload.js';
+import { artifactZoneOrders } from './zone-shuffle.js';
+import type { ZoneShuffle } from './zone-shuffle.js';
 
 export interface ServiceModelSettings {
   /** The router's balancer used to spread requests. @default 'round-robin' (the paper's model) */
@@ -44,6 +46,13 @@ export interface ExperimentOptions {
   readonly repeats?: number | undefined;
   /** Seed of the window offsets, placement and workload. @default 0 */
   readonly seed?: number | undefined;
+  /**
+   * How each repeat orders the zones offered to the policies (see {@link ZoneShuffle}).
+   * `artifact` reproduces the paper artifact's orders, on which its Even Spread numbers
+   * depend; it ignores `seed`, as the artifact does.
+   * @default 'seeded'
+   */
+  readonly zoneShuffle?: ZoneShuffle | undefined;
   /** @default 1 */
   readonly spotPrice?: number | undefined;
   /** @default 3 */
@@ -118,6 +127,14 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const windowTicks = Math.round((hours * 3600) / trace.tickSeconds);
   const coldStartTicks = Math.ceil(coldStartSeconds / trace.tickSeconds);
   const offsets = windowOffsets({ traceTicks: trace.ticks, windowTicks, repeats, seed });
+  const zoneShuffle = options.zoneShuffle ?? 'seeded';
+  const zoneOrders =
+    zoneShuffle === 'artifact'
+      ? artifactZoneOrders(
+          trace.zones.map((zone) => zone.location),
+          repeats,
+        )
+      : undefined;
   const model = options.serviceModel ?? {};
   const arrivals = offsets.map((offset, repeat) => {
     const arrivalOptions = {
@@ -170,7 +187,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         policy: policyName,
         extra,
         seed: seed * 1_000 + repeat,
-        shuffleSeed: seed * 1_000 + repeat,
+        shuffleSeed: zoneShuffle === 'seeded' ? seed * 1_000 + repeat : undefined,
+        zoneOrder: zoneOrders?.[repeat],
       };
       run =
         pool === undefined ? await simulateWindow(trace, request) : await pool.run(trace, request);

@@ -72,6 +72,8 @@ describe('spothedge-sim CLI', () => {
         '1',
         '--policy',
         'spothedge-paper',
+        '--zone-shuffle',
+        'artifact',
         '--workload',
         'poisson:0.15',
         '--html',
@@ -83,6 +85,7 @@ describe('spothedge-sim CLI', () => {
     expect(capture.out()).toMatch(/spothedge-paper/);
     const html = readFileSync(file, 'utf8');
     expect(html).toMatch(/<svg/);
+    expect(html).toMatch(/zone shuffle artifact/);
     expect(html.replaceAll('http://www.w3.org/2000/svg', '')).not.toMatch(/https?:\/\//);
   });
 
@@ -93,6 +96,10 @@ describe('spothedge-sim CLI', () => {
     expect(await runCli(['--trace', 'synthetic:1', '--repeats', '0'], capture.streams)).toBe(2);
     expect(await runCli(['--trace', 'synthetic:1', '--jobs', '0'], capture.streams)).toBe(2);
     expect(capture.err()).toMatch(/`--jobs`.*"0"/);
+    expect(
+      await runCli(['--trace', 'synthetic:1', '--zone-shuffle', 'python'], capture.streams),
+    ).toBe(2);
+    expect(capture.err()).toMatch(/`--zone-shuffle`.*"python"/);
     expect(await runCli([], capture.streams)).toBe(2);
   });
 });

@@ -19,7 +19,10 @@ export interface WindowRequest {
   readonly policy: Exclude<PolicyName, 'optimal'>;
   readonly extra: number;
   readonly seed: number;
-  readonly shuffleSeed: number;
+  /** Seed of our own zone shuffle (`zoneShuffle: 'seeded'`). */
+  readonly shuffleSeed?: number | undefined;
+  /** Location ids in the order offered to the policy; wins over `shuffleSeed`. */
+  readonly zoneOrder?: readonly string[] | undefined;
 }
 
 /** A finished window: its timeline and the time spent simulating it. */

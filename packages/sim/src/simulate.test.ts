@@ -73,5 +73,27 @@ describe.skipIf(!hasSharedTraces)(
       expect(Math.abs(row!.availability - 0.9983)).toBeLessThanOrEqual(0.015);
       expect(Math.abs(row!.cost - 0.462)).toBeLessThanOrEqual(0.03);
     });
+
+    // Even Spread fills zones in list order, so it needs the artifact's zone orders
+    // (`zoneShuffle: 'artifact'`); with them every repeat equals the artifact's.
+    for (const [name, availability, cost] of [
+      ['aws1', 0.3035, 0.194],
+      ['aws3', 0.2904, 0.21],
+      ['gcp1', 0.4819, 0.267],
+    ] as const) {
+      it(`even-spread on ${name} reproduces the reference (${availability} / ${cost})`, async () => {
+        const [row] = await runExperiment({
+          trace: loadTrace({ path: sharedTracePath(name) }),
+          policies: ['even-spread'],
+          zoneShuffle: 'artifact',
+        });
+        expect(row!.repeats).toBe(10);
+        expect(Math.abs(row!.availability - availability)).toBeLessThanOrEqual(0.015);
+        expect(Math.abs(row!.cost - cost)).toBeLessThanOrEqual(0.03);
+        // Not only within the tolerance: equal to the reference's rounding.
+        expect(row!.availability).toBeCloseTo(availability, 4);
+        expect(row!.cost).toBeCloseTo(cost, 3);
+      }, 60_000);
+    }
   },
 );
