@@ -111,6 +111,18 @@ describe('EvenSpreadPolicy', () => {
     expect(launched(plan)).toEqual([C.id, B.id, C.id]);
   });
 
+  it('breaks ties in view order, as the artifact fills its (shuffled) zone list', () => {
+    expect(
+      launched(new EvenSpreadPolicy().plan(view({ target: 2, locations: [C, A, B] }))),
+    ).toEqual([C.id, A.id]);
+    // Level by level: the location that took the last free slot of one level is the first
+    // of the next (the artifact's NaiveSpread does the same).
+    const replicas = [replica(B, 'spot'), replica(A, 'spot')];
+    expect(
+      launched(new EvenSpreadPolicy().plan(view({ target: 4, locations: [C, B, A], replicas }))),
+    ).toEqual([C.id, C.id]);
+  });
+
   it('has no memory: keeps placing in a preempted location', () => {
     const policy = new EvenSpreadPolicy();
     policy.observe({ type: 'preemption', at: 0, replicaId: 'x', location: A.id });

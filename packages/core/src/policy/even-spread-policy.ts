@@ -24,6 +24,9 @@ const SNAPSHOT_KIND = 'even-spread';
  * fallback, no memory of failures. Each new replica goes to the spot location holding
  * the fewest replicas (first in view order on ties); scale-down drops not-ready replicas
  * first, then the most crowded locations' newest. Terminates any on-demand replica.
+ * Like the artifact's, it retries the first emptiest location every time, even one with
+ * no capacity, so its results depend on the order of `view.locations` (the simulator's
+ * `--zone-shuffle artifact` reproduces the artifact's per-repeat orders).
  *
  * @example
  * ```ts
