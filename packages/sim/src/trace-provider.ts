@@ -166,14 +166,23 @@ export class TraceProvider implements ProviderV1 {
 
   launch(request: LaunchRequest, context?: CallContext): Promise<Instance> {
     try {
-      return Promise.resolve(this.launchNow(request, context));
+      const outcome = this.#launch(request, context);
+      return outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome);
     } catch (error) {
       return Promise.reject(error as Error);
     }
   }
 
-  /** Synchronous {@link launch}, for the simulator's hot loop. */
+  /** Synchronous {@link launch}: returns the instance or throws what `launch` rejects with. */
   launchNow(request: LaunchRequest, context?: CallContext): Instance {
+    const outcome = this.#launch(request, context);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  }
+
+  // A capacity failure is returned, not thrown: the simulator sees thousands per simulated
+  // day, and a throw (with its message location) costs more than the rest of the launch.
+  #launch(request: LaunchRequest, context: CallContext | undefined): Instance | Error {
     throwIfAborted(context?.abortSignal);
     this.sync();
     const existing = this.#byKey.get(request.idempotencyKey);
@@ -188,18 +197,15 @@ export class TraceProvider implements ProviderV1 {
     if (request.capacityType === 'spot') {
       const capacity = this.capacityAt(zone, this.#appliedTick);
       if (this.#aliveSpot[zone]!.length >= capacity) {
-        // Capacity failures are routine here (thousands per simulated day); a stack trace
-        // would cost more than the rest of the launch.
+        // Nor is a stack trace worth its cost here.
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
-        try {
-          throw new CapacityUnavailableError(
-            `No spot capacity in ${request.location} at trace tick ${this.#startTick + this.#appliedTick} (${capacity} held)`,
-            { location: request.location, capacityType: 'spot' },
-          );
-        } finally {
-          Error.stackTraceLimit = limit;
-        }
+        const error = new CapacityUnavailableError(
+          `No spot capacity in ${request.location} at trace tick ${this.#startTick + this.#appliedTick} (${capacity} held)`,
+          { location: request.location, capacityType: 'spot' },
+        );
+        Error.stackTraceLimit = limit;
+        return error;
       }
     }
     const now = this.#clock.now();
