@@ -3,9 +3,9 @@
  * failure threshold); a {@link Prober} only answers "does this replica serve now?". The
  * default {@link HttpProber} asks over HTTP with undici; the simulator supplies its own.
  */
-import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, describeValue } from '../errors.js';
+import { loadUndici } from '../router/load-undici.js';
 import type { CapacityType } from '../provider.js';
 import type { JsonValue } from '../policy/types.js';
 
@@ -177,7 +177,6 @@ export class HttpProber implements Prober {
   readonly #body: string | undefined;
   #dispatcher: Dispatcher | undefined;
   // undici loads on the first probe: hosts that supply their own prober never pay for it.
-  #undici: Promise<typeof Undici> | undefined;
 
   constructor(options: HttpProberOptions = {}) {
     this.#probe = resolveReadinessProbe(options.readinessProbe);
@@ -191,8 +190,7 @@ export class HttpProber implements Prober {
     const headers: Record<string, string> = { ...this.#probe.headers };
     if (this.#body !== undefined) headers['content-type'] ??= 'application/json';
     try {
-      this.#undici ??= import('undici');
-      const undici = await this.#undici;
+      const undici = loadUndici();
       this.#dispatcher ??= new undici.Agent({ keepAliveTimeout: 10_000, connections: 64 });
       const response = await undici.request(url, {
         method: this.#probe.method,

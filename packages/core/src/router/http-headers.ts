@@ -4,10 +4,10 @@
  * and the host's replica headers (credentials) are sent to replicas only, never echoed
  * back to clients.
  */
-import { util } from 'undici';
+import { loadUndici } from './load-undici.js';
 
 // Lower-cases a raw header name; known names map to interned strings without copying.
-const headerNameToString = util.headerNameToString;
+let headerNameToString: ((name: string | Buffer) => string) | undefined;
 
 /**
  * Headers that describe one connection, not the message, plus those undici refuses
@@ -91,8 +91,9 @@ export function clientResponseHeaderList(
   let listed: Set<string> | undefined;
   let hasContentLength = false;
   const checkValues = secrets.values.length > 0;
+  const nameOf = (headerNameToString ??= loadUndici().util.headerNameToString);
   for (let index = 0; index + 1 < raw.length; index += 2) {
-    const name = headerNameToString(raw[index]!);
+    const name = nameOf(raw[index]!);
     const value = latin1(raw[index + 1]!);
     if (name === 'connection') {
       // `keep-alive` and `close` (nearly every response) list no other header.

@@ -3,7 +3,8 @@
  * replica, in-flight counts for the load balancer, and the rule that a replica removed
  * from the ready set leaves at once while its pool closes after its in-flight requests.
  */
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { loadUndici } from './load-undici.js';
 import type { Clock } from '../clock.js';
 import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { BalancerCandidate, LoadBalancer, RoutableReplica } from './load-balancer.js';
@@ -201,7 +202,7 @@ export class ReplicaPools {
       // Very short values ("1", "yes") are too common to scan responses for.
       if (value.length >= 8) values.push(value);
     }
-    const pool = new Pool(origin, {
+    const pool = new (loadUndici().Pool)(origin, {
       connectTimeout: this.#options.connectTimeoutMs,
       keepAliveTimeout: this.#options.keepAliveTimeoutMs,
     });
