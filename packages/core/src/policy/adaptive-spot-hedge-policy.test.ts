@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveSpotHedgePolicy } from './adaptive-spot-hedge-policy.js';
-import type { FleetView, LaunchAction, LocationView, Plan, ReplicaView } from './types.js';
+import type {
+  FleetView,
+  JsonValue,
+  LaunchAction,
+  LocationView,
+  Plan,
+  ReplicaView,
+} from './types.js';
 
 const locations: LocationView[] = ['a', 'b', 'c'].map((zone) => ({
   id: `aws/us-east-1/us-east-1${zone}`,
@@ -54,17 +61,45 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(launches(plan, 'on-demand')).toHaveLength(3);
   });
 
-  it('calm fleet missing only its extra spot replica: no on-demand (the paper launches one)', () => {
-    const fleet = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', c, 'spot')];
+  it('calm fleet missing its extra spot replica, all ready spot in one location: no on-demand', () => {
+    // Only a has capacity (the paper would still launch one on-demand replica of margin).
+    const fleet = [replica('s1', a, 'spot'), replica('s2', a, 'spot'), replica('s3', a, 'spot')];
     const plan = new AdaptiveSpotHedgePolicy().plan(view(fleet));
     expect(launches(plan, 'spot')).toHaveLength(1);
     expect(launches(plan, 'on-demand')).toHaveLength(0);
   });
 
+  it('spot short with ready spot in several locations: one on-demand replica of margin, calm or not', () => {
+    // The extra spot replica cannot be placed and every location holding ours is full: a dip
+    // in any one of them takes a replica, so the paper's one-replica margin is kept.
+    const fleet = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', c, 'spot')];
+    const plan = new AdaptiveSpotHedgePolicy().plan(view(fleet));
+    expect(launches(plan, 'spot')).toHaveLength(1);
+    const onDemand = launches(plan, 'on-demand');
+    expect(onDemand).toHaveLength(1);
+    expect(onDemand[0]!.reason).toMatch(/spot short, ready in 3 locations/);
+    // Not once the extra replica is placed, even while it warms (it stands in, as for the
+    // fleet margin), nor when spot is not short at all.
+    const warming = [...fleet, replica('s4', a, 'spot', 'starting')];
+    expect(launches(new AdaptiveSpotHedgePolicy().plan(view(warming)), 'on-demand')).toHaveLength(
+      0,
+    );
+    const full = [...fleet, replica('s4', a, 'spot')];
+    expect(launches(new AdaptiveSpotHedgePolicy().plan(view(full)), 'on-demand')).toHaveLength(0);
+    // An on-demand replica already held for that margin is kept while spot stays short.
+    const held = [...fleet, replica('o1', a, 'on-demand')];
+    expect(terminations(new AdaptiveSpotHedgePolicy().plan(view(held)))).toEqual([]);
+    // The rule can be turned off: then a calm fleet keeps no margin (the previous default).
+    const off = new AdaptiveSpotHedgePolicy({ marginWhileSpotShort: false });
+    expect(launches(off.plan(view(fleet)), 'on-demand')).toHaveLength(0);
+    expect(terminations(off.plan(view(held)))).toEqual(['o1']);
+  });
+
   it('after a preemption anywhere, keeps one replica of margin while the fleet score is high', () => {
     const policy = new AdaptiveSpotHedgePolicy();
     preempt(policy, c, 0);
-    const fleet = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', a, 'spot')];
+    // All ready spot in one location, so only the fleet score asks for the margin.
+    const fleet = [replica('s1', a, 'spot'), replica('s2', a, 'spot'), replica('s3', a, 'spot')];
     // Score 1 at once → margin 1 → one on-demand for the missing extra.
     expect(launches(policy.plan(view(fleet, 0)), 'on-demand')).toHaveLength(1);
     // Three half-lives later the score is 0.125 < marginRisk 0.5: no margin.
@@ -133,30 +168,62 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(later).toEqual([b, c]);
   });
 
-  it('passes over a location that preempted us for the cooldown, even once it is no longer hot', () => {
-    // hotRisk 5: a single preemption does not make a location hot; only the cooldown acts.
+  it('passes over a location that preempted us for the preemption cooldown (10 min), longer than after a failed launch (5 min)', () => {
+    // hotRisk 5: a single preemption does not make a location hot; only the cooldowns act.
     const policy = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
     preempt(policy, a, 0);
-    const during = launches(policy.plan(view([], MINUTE)), 'spot').map((action) => action.location);
-    expect(during).toHaveLength(4);
-    expect(during).not.toContain(a);
-    // After the cooldown it is tried again, one launch per location before any gets two.
-    const after = launches(policy.plan(view([], 6 * MINUTE)), 'spot').map(
-      (action) => action.location,
-    );
-    expect(new Set(after.slice(0, 3))).toEqual(new Set([a, b, c]));
-    // A spot launch there that succeeds ends the cooldown at once.
-    const recovered = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
-    preempt(recovered, a, 0);
-    recovered.observe({
-      type: 'launch-success',
-      at: MINUTE,
-      replicaId: 'x',
+    policy.observe({
+      type: 'launch-failure',
+      at: 0,
+      location: b,
+      capacityType: 'spot',
+      reason: 'capacity',
+    });
+    const spotAt = (at: number) =>
+      launches(policy.plan(view([], at)), 'spot').map((action) => action.location);
+    expect(spotAt(MINUTE)).toEqual([c, c, c, c]);
+    // After 6 minutes the failed location is tried again, the preempted one is not.
+    const six = spotAt(6 * MINUTE);
+    expect(six).toContain(b);
+    expect(six).not.toContain(a);
+    // After 11 minutes it is tried again, one launch per location before any gets two.
+    expect(new Set(spotAt(11 * MINUTE).slice(0, 3))).toEqual(new Set([a, b, c]));
+  });
+
+  it('a successful launch ends a failed-launch cooldown at once, a preemption cooldown not', () => {
+    const succeeded = (policy: AdaptiveSpotHedgePolicy, location: string) =>
+      policy.observe({
+        type: 'launch-success',
+        at: MINUTE,
+        replicaId: 'x',
+        location,
+        capacityType: 'spot',
+      });
+    const failed = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
+    failed.observe({
+      type: 'launch-failure',
+      at: 0,
       location: a,
       capacityType: 'spot',
+      reason: 'capacity',
     });
-    const back = launches(recovered.plan(view([], 2 * MINUTE)), 'spot');
-    expect(back.map((action) => action.location)).toContain(a);
+    succeeded(failed, a);
+    const afterFailure = launches(failed.plan(view([], 2 * MINUTE)), 'spot');
+    expect(afterFailure.map((action) => action.location)).toContain(a);
+    // A location that flaps (capacity back, then gone again) may take the new replica too.
+    const preempted = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
+    preempt(preempted, a, 0);
+    succeeded(preempted, a);
+    const afterPreemption = launches(preempted.plan(view([], 2 * MINUTE)), 'spot');
+    expect(afterPreemption.map((action) => action.location)).not.toContain(a);
+    // A shorter preemptionCooldownMs lets it back sooner (at 6 min, past the 5-min failure
+    // cooldown a preemption also starts).
+    const short = new AdaptiveSpotHedgePolicy({ hotRisk: 5, preemptionCooldownMs: 5 * MINUTE });
+    preempt(short, a, 0);
+    const soon = launches(short.plan(view([], 6 * MINUTE)), 'spot');
+    expect(soon.map((action) => action.location)).toContain(a);
+    const sameTime = launches(preempted.plan(view([], 6 * MINUTE)), 'spot');
+    expect(sameTime.map((action) => action.location)).not.toContain(a);
   });
 
   it('lets a spot replica warming in a calm location stand in for the fleet margin only', () => {
@@ -222,6 +289,15 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(copy.risk(a, 10)).toBe(1);
     expect(copy.risk(a, 10 + 10 * MINUTE)).toBeCloseTo(0.5);
     expect(copy.isHot(a, 10)).toBe(true);
+    // The preemption cooldown comes back too: a is still passed over.
+    const spot = launches(copy.plan(view([], 10 + MINUTE)), 'spot');
+    expect(spot.map((action) => action.location)).not.toContain(a);
+    // A snapshot from before the preemption cooldown (no `preemptedAt`) still restores.
+    const { preemptedAt: _dropped, ...older } = policy.snapshot() as Record<string, JsonValue>;
+    const fromOlder = new AdaptiveSpotHedgePolicy();
+    fromOlder.restore(older);
+    expect(fromOlder.risk(a, 10)).toBe(1);
+    expect(() => copy.restore({ ...older, preemptedAt: [] })).toThrow(/snapshot/);
     expect(() => copy.restore({ kind: 'other', version: 1 })).toThrow(/snapshot/);
     expect(() => new AdaptiveSpotHedgePolicy({ overprovision: -1 })).toThrow(
       /`options\.overprovision`.*-1/,
@@ -232,5 +308,11 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(() => new AdaptiveSpotHedgePolicy({ riskHalfLifeMs: 0 })).toThrow(
       /`options\.riskHalfLifeMs`.*0/,
     );
+    expect(() => new AdaptiveSpotHedgePolicy({ preemptionCooldownMs: -1 })).toThrow(
+      /`options\.preemptionCooldownMs`.*-1/,
+    );
+    expect(
+      () => new AdaptiveSpotHedgePolicy({ marginWhileSpotShort: 'yes' as unknown as boolean }),
+    ).toThrow(/`options\.marginWhileSpotShort`.*yes/);
   });
 });

@@ -14,6 +14,7 @@ import {
   summarizeFleet,
 } from './fleet-summary.js';
 import {
+  booleanOption,
   nameOption,
   nonNegativeIntegerOption,
   numberInRangeOption,
@@ -66,13 +67,36 @@ export interface AdaptiveSpotHedgePolicyOptions {
    */
   readonly marginRisk?: number | undefined;
   /**
+   * Also keep that one replica of margin, however calm the fleet, while spot is *short*
+   * (fewer spot replicas alive than `target − base + overprovision`: the extra replica
+   * cannot be placed, every location is full) and our ready spot replicas sit in two or
+   * more locations: each of them is at its capacity, so a dip in any one takes a replica,
+   * and one on-demand replica covers that. The paper keeps this margin whenever spot is
+   * short; when all our ready spot sits in the one location that still has capacity, its
+   * drops are covered by the hot-location cover after the first one, and the margin was
+   * measured to buy nothing there. A spot replica warming in a location that is not hot
+   * stands in, as for `marginRisk`.
+   * @default true
+   */
+  readonly marginWhileSpotShort?: boolean | undefined;
+  /**
    * How long a location is passed over for new spot replicas after a spot launch there
-   * failed for capacity or a spot replica there was preempted (it is tried again after
-   * that; a failed launch costs nothing). Among equally filled locations, the one whose
-   * last failure or preemption is oldest is preferred.
+   * failed for capacity (it is tried again after that; a failed launch costs nothing, and a
+   * launch there that succeeds ends it at once). Among equally filled locations, the one
+   * whose last failure or preemption is oldest is preferred.
    * @default 300_000 (5 minutes)
    */
   readonly failureCooldownMs?: number | undefined;
+  /**
+   * How long a location is passed over for new spot replicas after it preempted one of
+   * ours: longer than after a failed launch, because a replica placed there again is paid
+   * for and may be taken again before it is ever ready (locations that flap between having
+   * capacity and none). It runs its course even if a launch there succeeds meanwhile (which
+   * happens only when every location is cooling down). The default is one
+   * `riskHalfLifeMs`, as long as a single preemption keeps a location hot.
+   * @default 600_000 (10 minutes)
+   */
+  readonly preemptionCooldownMs?: number | undefined;
   /** Seed (ties are broken at random among equally good locations). @default 0 */
   readonly seed?: number | undefined;
 }
@@ -98,15 +122,27 @@ interface Score {
  *   ready count at `target + margin`, where the margin is the number of our ready spot
  *   replicas a *hot* location (decayed preemption score above `hotRisk`) may take — up to
  *   `ceil(score)`, so the cover shrinks as the score decays — or one replica while the
- *   fleet as a whole saw preemptions recently (`marginRisk`) and no replacement spot
- *   replica is warming in a location that is not hot, or none when all is calm. The
+ *   fleet as a whole saw preemptions recently (`marginRisk`), or none when all is calm. The
  *   target itself is always covered by on-demand until spot is *ready*, as in the paper.
+ * - **The paper's margin where it helps: spot short over several locations.** When the
+ *   extra spot replica cannot be placed (every location full) and our ready spot sits in
+ *   two or more locations, each of those is at its capacity and a dip in any one takes a
+ *   replica: one replica of margin is kept however calm the fleet (`marginWhileSpotShort`).
+ *   Without it, traces where spot stays short for hours (one region, small capacities,
+ *   large targets) lost availability to the paper one preemption at a time; with all ready
+ *   spot in a single location it bought nothing and is not kept.
+ * - **A replacement on its way stands in for the one-replica margin.** A spot replica
+ *   warming in a location that is not hot will be ready no later than an on-demand replica
+ *   launched now, so neither margin of one replica is bought while one is warming (never
+ *   the target itself, nor a hot location's cover).
  * - **Decayed risk instead of a binary set.** Each preempted replica adds 1 to its
  *   location's score, halving every `riskHalfLifeMs`. A new spot replica goes to a location
  *   that is not hot, then has the fewest of our spot replicas, then failed longest ago,
  *   then the lowest score, the fewest in its region, the lowest price. A location where a
- *   spot launch failed for capacity or a spot replica was preempted is passed over for
- *   `failureCooldownMs`, then tried again (the paper keeps it out until a reset).
+ *   spot launch failed for capacity is passed over for `failureCooldownMs` (5 min), one
+ *   that preempted us for `preemptionCooldownMs` (10 min: a replica placed there again is
+ *   paid for and, in a location that flaps, taken again), then tried again (the paper
+ *   keeps it out until a reset).
  * - **Several locations per tick.** When several spot replicas are missing, each launch of
  *   the tick goes to a different location, so one full location does not stall the
  *   others.
@@ -128,10 +164,13 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly riskHalfLifeMs: number;
   readonly hotRisk: number;
   readonly marginRisk: number;
+  readonly marginWhileSpotShort: boolean;
   readonly failureCooldownMs: number;
+  readonly preemptionCooldownMs: number;
   readonly #random: SeededRandom;
   readonly #scores = new Map<string, Score>();
   readonly #failedAt = new Map<string, number>();
+  readonly #preemptedAt = new Map<string, number>();
   readonly #onDemandFailed = new Set<string>();
 
   constructor(options: AdaptiveSpotHedgePolicyOptions = {}) {
@@ -160,11 +199,22 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       { min: 0, max: Number.MAX_SAFE_INTEGER },
       0.5,
     );
+    this.marginWhileSpotShort = booleanOption(
+      'options.marginWhileSpotShort',
+      options.marginWhileSpotShort,
+      true,
+    );
     this.failureCooldownMs = numberInRangeOption(
       'options.failureCooldownMs',
       options.failureCooldownMs,
       { min: 0, max: Number.MAX_SAFE_INTEGER },
       300_000,
+    );
+    this.preemptionCooldownMs = numberInRangeOption(
+      'options.preemptionCooldownMs',
+      options.preemptionCooldownMs,
+      { min: 0, max: Number.MAX_SAFE_INTEGER },
+      600_000,
     );
     this.#random = new SeededRandom(nonNegativeIntegerOption('options.seed', options.seed, 0));
   }
@@ -187,8 +237,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       case 'interruption-notice': {
         const value = this.risk(event.location, event.at) + 1;
         this.#scores.set(event.location, { value, at: event.at });
-        // Like a capacity failure: its capacity is now below what we held there.
+        // Like a capacity failure (its capacity is now below what we held there), with a
+        // cooldown of its own that a later successful launch does not end.
         this.#failedAt.set(event.location, event.at);
+        this.#preemptedAt.set(event.location, event.at);
         return;
       }
       case 'launch-failure':
@@ -213,6 +265,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const base = Math.min(this.baseOnDemand, target);
     const spotTarget = target > 0 ? target - base + this.overprovision : 0;
     const failedSince = (id: string) => now - (this.#failedAt.get(id) ?? Number.NEGATIVE_INFINITY);
+    const preemptedSince = (id: string) =>
+      now - (this.#preemptedAt.get(id) ?? Number.NEGATIVE_INFINITY);
 
     const counts = new Map(summary.spotCountByLocation);
     const counted = (id: string) => counts.get(id) ?? 0;
@@ -265,8 +319,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 
     // 2. On-demand need: keep `target + margin` ready, where margin is what a hot location
     // may take at once (up to `ceil(score)` of our ready replicas there), else one while the
-    // fleet saw preemptions recently and no spot replica is warming in a calm location,
-    // else none.
+    // fleet saw preemptions recently or spot is short with a location holding a single ready
+    // replica, and no spot replica is warming in a calm location; else none.
     let exposure = 0;
     let exposedAt: string | undefined;
     let warmingCalm = 0;
@@ -289,20 +343,31 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     }
     let fleetRisk = 0;
     for (const location of summary.spotLocations) fleetRisk += this.risk(location.id, now);
+    // Spot short (the extra replica could not be placed) while our ready spot sits in several
+    // locations, each as full as it gets: a dip in any one of them takes a replica, and one
+    // on-demand replica of margin covers it (the paper's margin, kept where it helps).
+    const spotShort =
+      this.marginWhileSpotShort &&
+      summary.aliveSpot.length < spotTarget &&
+      readyByLocation.size >= 2;
     // The fleet-wide replica of margin guards against a second loss before spot is back; a
     // spot replica already warming in a calm location is back no later than an on-demand
     // replica launched now would be, so it stands in (never for the target itself, nor for
     // a hot location's exposure).
-    const fleetMargin = fleetRisk > this.marginRisk && warmingCalm === 0 ? 1 : 0;
+    const fleetMargin = (fleetRisk > this.marginRisk || spotShort) && warmingCalm === 0 ? 1 : 0;
     const margin = Math.max(exposure, fleetMargin);
     const onDemandTarget = Math.min(target, base + Math.max(0, target - base + margin - readySpot));
     const why =
       `${readySpot} spot ready, target ${target} + margin ${margin}` +
-      (exposedAt === undefined
-        ? fleetRisk > this.marginRisk && warmingCalm > 0
-          ? ` (recent preemptions; ${warmingCalm} spot warming in calm locations)`
-          : ''
-        : ` (${exposure} ready in ${exposedAt}, preempted recently: risk ${this.risk(exposedAt, now).toFixed(2)})`);
+      (exposedAt !== undefined
+        ? ` (${exposure} ready in ${exposedAt}, preempted recently: risk ${this.risk(exposedAt, now).toFixed(2)})`
+        : (fleetRisk > this.marginRisk || spotShort) && warmingCalm > 0
+          ? ` (${fleetRisk > this.marginRisk ? 'recent preemptions' : 'spot short'}; ${warmingCalm} spot warming in calm locations)`
+          : fleetRisk > this.marginRisk
+            ? ' (recent preemptions)'
+            : spotShort
+              ? ` (spot short, ready in ${readyByLocation.size} locations)`
+              : '');
 
     // 3. Too many on-demand replicas (only once enough spot is ready).
     let aliveOnDemand = summary.aliveOnDemand.length;
@@ -340,7 +405,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const spotDeficit = Math.max(0, spotTarget - aliveSpot);
     if (spotDeficit > 0 && budget > 0 && summary.spotLocations.length > 0) {
       const usable = summary.spotLocations.filter(
-        (location) => failedSince(location.id) >= this.failureCooldownMs,
+        (location) =>
+          failedSince(location.id) >= this.failureCooldownMs &&
+          preemptedSince(location.id) >= this.preemptionCooldownMs,
       );
       const candidates = usable.length > 0 ? usable : summary.spotLocations;
       const count = Math.min(budget, spotDeficit);
@@ -432,6 +499,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         [...this.#scores].map(([location, score]) => [location, [score.value, score.at]]),
       ),
       failedAt: Object.fromEntries(this.#failedAt),
+      preemptedAt: Object.fromEntries(this.#preemptedAt),
       onDemandFailed: [...this.#onDemandFailed].sort(),
       random: this.#random.state,
     };
@@ -441,6 +509,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const record = snapshotRecord(state, SNAPSHOT_KIND);
     const scores = record['scores'];
     const failedAt = record['failedAt'];
+    // Absent from snapshots written before the preemption cooldown existed.
+    const preemptedAt = record['preemptedAt'] ?? {};
     const onDemandFailed = record['onDemandFailed'];
     const random = record['random'];
     if (
@@ -450,6 +520,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       typeof failedAt !== 'object' ||
       failedAt === null ||
       Array.isArray(failedAt) ||
+      typeof preemptedAt !== 'object' ||
+      preemptedAt === null ||
+      Array.isArray(preemptedAt) ||
       !Array.isArray(onDemandFailed) ||
       typeof random !== 'number'
     ) {
@@ -467,6 +540,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     this.#failedAt.clear();
     for (const [location, at] of Object.entries(failedAt as Record<string, JsonValue>)) {
       if (typeof at === 'number') this.#failedAt.set(location, at);
+    }
+    this.#preemptedAt.clear();
+    for (const [location, at] of Object.entries(preemptedAt as Record<string, JsonValue>)) {
+      if (typeof at === 'number') this.#preemptedAt.set(location, at);
     }
     this.#onDemandFailed.clear();
     for (const location of onDemandFailed)
