@@ -5,8 +5,13 @@ import { generateSyntheticTrace } from './synthetic-trace.js';
 import type { SyntheticTraceOptions } from './synthetic-trace.js';
 import { loadTrace } from './trace.js';
 
+// Means of per-repeat shares: equal tick counts summed in another order can differ in the
+// last bit, far below one tick (1 / 28 760 of a 10-repeat mean).
+const ROUNDING = 1e-12;
+
 // The issue's "beat it" bar: with the paper's settings (target 3, N_extra 1, cold start
-// 120 s, 30 s ticks, 24 h, 10 repeats, seed 0 — runExperiment's defaults), our default
+// 120 s, 30 s ticks, 24 h, 10 repeats, seed 0, the artifact's zone orders — runExperiment's
+// defaults), our default
 // `spothedge` must dominate `spothedge-paper` on every shared trace (availability at least
 // as high and cost no higher, same run) and reach 99.5% availability.
 describe.skipIf(!hasSharedTraces)(
@@ -19,8 +24,8 @@ describe.skipIf(!hasSharedTraces)(
           policies: ['spothedge', 'spothedge-paper'],
         });
         expect(ours!.repeats).toBe(10);
-        expect(ours!.availability).toBeGreaterThanOrEqual(paper!.availability);
-        expect(ours!.cost).toBeLessThanOrEqual(paper!.cost);
+        expect(ours!.availability).toBeGreaterThanOrEqual(paper!.availability - ROUNDING);
+        expect(ours!.cost).toBeLessThanOrEqual(paper!.cost + ROUNDING);
         expect(ours!.availability).toBeGreaterThanOrEqual(0.995);
       }, 120_000);
     }
@@ -46,8 +51,8 @@ describe('default policy vs the paper on synthetic traces', () => {
         trace: generateSyntheticTrace({ ...options, hours: 96 }),
         policies: ['spothedge', 'spothedge-paper'],
       });
-      expect(ours!.availability).toBeGreaterThanOrEqual(paper!.availability);
-      expect(ours!.cost).toBeLessThanOrEqual(paper!.cost);
+      expect(ours!.availability).toBeGreaterThanOrEqual(paper!.availability - ROUNDING);
+      expect(ours!.cost).toBeLessThanOrEqual(paper!.cost + ROUNDING);
     }, 120_000);
   }
 });

@@ -48,9 +48,10 @@ export interface ExperimentOptions {
   readonly seed?: number | undefined;
   /**
    * How each repeat orders the zones offered to the policies (see {@link ZoneShuffle}).
-   * `artifact` reproduces the paper artifact's orders, on which its Even Spread numbers
-   * depend; it ignores `seed`, as the artifact does.
-   * @default 'seeded'
+   * `artifact` (the default) reproduces the paper artifact's orders, on which its Even
+   * Spread numbers depend; it ignores `seed`, as the artifact does. `seeded` shuffles with
+   * our own generator, so the orders change with `seed`.
+   * @default 'artifact'
    */
   readonly zoneShuffle?: ZoneShuffle | undefined;
   /** @default 1 */
@@ -127,7 +128,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const windowTicks = Math.round((hours * 3600) / trace.tickSeconds);
   const coldStartTicks = Math.ceil(coldStartSeconds / trace.tickSeconds);
   const offsets = windowOffsets({ traceTicks: trace.ticks, windowTicks, repeats, seed });
-  const zoneShuffle = options.zoneShuffle ?? 'seeded';
+  const zoneShuffle = options.zoneShuffle ?? 'artifact';
   const zoneOrders =
     zoneShuffle === 'artifact'
       ? artifactZoneOrders(

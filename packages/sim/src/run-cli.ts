@@ -36,12 +36,13 @@ export const USAGE = `Usage: spothedge-sim --trace DIR|synthetic:SEED [options]
   --repeats N                  windows per policy, at the paper's random offsets (default 10)
   --seed N                     seed of offsets, placement, workload (default 0)
   --zone-shuffle artifact|seeded|none
-                               zone order of each repeat (default seeded: our own shuffle,
-                               seeded by --seed and the repeat; artifact = the paper
+                               zone order of each repeat (default artifact: the paper
                                artifact's orders, Python's random.shuffle reseeded with 0
                                before each repeat, compounding, from the sorted file
-                               names; none = sorted file names). Even Spread fills zones
-                               in this order: artifact reproduces its paper numbers
+                               names, whatever --seed; seeded = our own shuffle, seeded
+                               by --seed and the repeat; none = sorted file names). Even
+                               Spread fills zones in this order: artifact reproduces its
+                               paper numbers
   --jobs N                     worker threads running windows at once (default: the
                                number of CPUs; results do not depend on it)
   --workload none|paper|poisson:RATE|poisson:NxRATE|maf:PATH|bursty:RATE
@@ -191,7 +192,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       hours,
       repeats,
       seed: integer('seed', flags.seed, 0),
-      zoneShuffle: parseZoneShuffle(flags['zone-shuffle'] ?? 'seeded'),
+      zoneShuffle: parseZoneShuffle(flags['zone-shuffle'] ?? 'artifact'),
     };
     const jobs = integer('jobs', flags.jobs, availableParallelism(), 1);
     const total = traces.length * policies.length * repeats;
