@@ -319,8 +319,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 
     // 2. On-demand need: keep `target + margin` ready, where margin is what a hot location
     // may take at once (up to `ceil(score)` of our ready replicas there), else one while the
-    // fleet saw preemptions recently or spot is short with a location holding a single ready
-    // replica, and no spot replica is warming in a calm location; else none.
+    // fleet saw preemptions recently or spot is short with ready spot in several locations,
+    // and no spot replica is warming in a calm location; else none.
     let exposure = 0;
     let exposedAt: string | undefined;
     let warmingCalm = 0;
@@ -354,20 +354,22 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     // spot replica already warming in a calm location is back no later than an on-demand
     // replica launched now would be, so it stands in (never for the target itself, nor for
     // a hot location's exposure).
-    const fleetMargin = (fleetRisk > this.marginRisk || spotShort) && warmingCalm === 0 ? 1 : 0;
+    const marginReasons: string[] = [];
+    if (fleetRisk > this.marginRisk) marginReasons.push('recent preemptions');
+    if (spotShort) marginReasons.push(`spot short, ready in ${readyByLocation.size} locations`);
+    const fleetMargin = marginReasons.length > 0 && warmingCalm === 0 ? 1 : 0;
     const margin = Math.max(exposure, fleetMargin);
     const onDemandTarget = Math.min(target, base + Math.max(0, target - base + margin - readySpot));
+    if (marginReasons.length > 0 && warmingCalm > 0) {
+      marginReasons.push(`${warmingCalm} spot warming in calm locations`);
+    }
     const why =
       `${readySpot} spot ready, target ${target} + margin ${margin}` +
       (exposedAt !== undefined
         ? ` (${exposure} ready in ${exposedAt}, preempted recently: risk ${this.risk(exposedAt, now).toFixed(2)})`
-        : (fleetRisk > this.marginRisk || spotShort) && warmingCalm > 0
-          ? ` (${fleetRisk > this.marginRisk ? 'recent preemptions' : 'spot short'}; ${warmingCalm} spot warming in calm locations)`
-          : fleetRisk > this.marginRisk
-            ? ' (recent preemptions)'
-            : spotShort
-              ? ` (spot short, ready in ${readyByLocation.size} locations)`
-              : '');
+        : marginReasons.length > 0
+          ? ` (${marginReasons.join('; ')})`
+          : '');
 
     // 3. Too many on-demand replicas (only once enough spot is ready).
     let aliveOnDemand = summary.aliveOnDemand.length;
@@ -537,18 +539,20 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         this.#scores.set(location, { value: pair[0], at: pair[1] });
       }
     }
-    this.#failedAt.clear();
-    for (const [location, at] of Object.entries(failedAt as Record<string, JsonValue>)) {
-      if (typeof at === 'number') this.#failedAt.set(location, at);
-    }
-    this.#preemptedAt.clear();
-    for (const [location, at] of Object.entries(preemptedAt as Record<string, JsonValue>)) {
-      if (typeof at === 'number') this.#preemptedAt.set(location, at);
-    }
+    restoreTimes(this.#failedAt, failedAt as Record<string, JsonValue>);
+    restoreTimes(this.#preemptedAt, preemptedAt as Record<string, JsonValue>);
     this.#onDemandFailed.clear();
     for (const location of onDemandFailed)
       if (typeof location === 'string') this.#onDemandFailed.add(location);
     this.#random.state = random;
+  }
+}
+
+/** Replaces `into` with the numeric entries of a snapshot's location → time record. */
+function restoreTimes(into: Map<string, number>, record: Record<string, JsonValue>): void {
+  into.clear();
+  for (const [location, at] of Object.entries(record)) {
+    if (typeof at === 'number') into.set(location, at);
   }
 }
 
