@@ -17,7 +17,7 @@ import { sliceTrace } from './trace.js';
 import type { SpotTrace } from './trace.js';
 import { windowOffsets } from './window-offsets.js';
 import type { Workload } from './workload.js';
-import { artifactZoneOrders } from './zone-shuffle.js';
+import { artifactZoneOrders, parseZoneShuffle } from './zone-shuffle.js';
 import type { ZoneShuffle } from './zone-shuffle.js';
 
 export interface ServiceModelSettings {
@@ -128,7 +128,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const windowTicks = Math.round((hours * 3600) / trace.tickSeconds);
   const coldStartTicks = Math.ceil(coldStartSeconds / trace.tickSeconds);
   const offsets = windowOffsets({ traceTicks: trace.ticks, windowTicks, repeats, seed });
-  const zoneShuffle = options.zoneShuffle ?? 'artifact';
+  const zoneShuffle = parseZoneShuffle(options.zoneShuffle ?? 'artifact', 'zoneShuffle');
   const zoneOrders =
     zoneShuffle === 'artifact'
       ? artifactZoneOrders(

@@ -97,4 +97,15 @@ describe('runExperiment zoneShuffle', () => {
     expect(seeded[0]).not.toEqual(seeded[1]);
     expect(await orders('seeded', 1)).not.toEqual(seeded);
   });
+
+  it('rejects an unknown mode, naming the option', async () => {
+    await expect(
+      runExperiment({
+        trace,
+        policies: ['even-spread'],
+        hours: 1,
+        zoneShuffle: 'python' as 'none',
+      }),
+    ).rejects.toThrow(/`zoneShuffle`.*"python"/);
+  });
 });

@@ -16,12 +16,15 @@ export type ZoneShuffle = 'artifact' | 'seeded' | 'none';
 
 export const ZONE_SHUFFLES: readonly ZoneShuffle[] = ['artifact', 'seeded', 'none'];
 
-/** Parses `--zone-shuffle`; errors name the value. */
-export function parseZoneShuffle(raw: string): ZoneShuffle {
-  if (!(ZONE_SHUFFLES as readonly string[]).includes(raw)) {
+/**
+ * Checks a zone-shuffle mode (the CLI's `--zone-shuffle`, `runExperiment`'s `zoneShuffle`);
+ * the error names `name` and the value.
+ */
+export function parseZoneShuffle(raw: unknown, name = '--zone-shuffle'): ZoneShuffle {
+  if (!(ZONE_SHUFFLES as readonly unknown[]).includes(raw)) {
     throw new InvalidArgumentError(
-      `Expected \`--zone-shuffle\` to be one of ${ZONE_SHUFFLES.join(', ')}, got ${describeValue(raw)}`,
-      { argument: 'zone-shuffle', value: raw },
+      `Expected \`${name}\` to be one of ${ZONE_SHUFFLES.join(', ')}, got ${describeValue(raw)}`,
+      { argument: name, value: raw },
     );
   }
   return raw as ZoneShuffle;
