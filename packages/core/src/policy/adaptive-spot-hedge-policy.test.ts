@@ -281,6 +281,47 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(terminations(plan)).toHaveLength(1);
   });
 
+  it('undoes a double once an empty location is usable again, unless that location preempts us more', () => {
+    const d = 'aws/us-east-1/us-east-1d';
+    const four = [...locations, { ...locations[0]!, id: d, zone: 'us-east-1d' }];
+    // a holds two of the four (target 3 + 1): losing a takes us below the target. d is empty.
+    const fleet = [
+      replica('s1', a, 'spot'),
+      replica('s2', a, 'spot'),
+      replica('s3', b, 'spot'),
+      replica('s4', c, 'spot'),
+    ];
+    const now = 5 * 60 * MINUTE;
+    const fleetView: FleetView = {
+      now,
+      target: 3,
+      maxReplicas: 10,
+      locations: four,
+      replicas: fleet,
+    };
+    const plan = new AdaptiveSpotHedgePolicy().plan(fleetView);
+    expect(launches(plan, 'spot').map((action) => action.location)).toEqual([d]);
+    expect(launches(plan, 'spot')[0]!.reason).toMatch(/spread repair/);
+    expect(launches(plan, 'on-demand')).toHaveLength(0);
+    // Once the new replica is ready, one of a's two is released.
+    const repaired = [...fleet, replica('s5', d, 'spot')];
+    expect(['s1', 's2']).toContain(
+      terminations(new AdaptiveSpotHedgePolicy().plan({ ...fleetView, replicas: repaired }))[0],
+    );
+    // Off: the double stays.
+    const off = new AdaptiveSpotHedgePolicy({ spreadRepair: false }).plan(fleetView);
+    expect(plan.actions.length).toBeGreaterThan(off.actions.length);
+    expect(launches(off, 'spot')).toHaveLength(0);
+    // d preempted us (hours ago: calm now, no cooldown) and a never did: a keeps its two.
+    const flaky = new AdaptiveSpotHedgePolicy();
+    preempt(flaky, d, 0);
+    expect(launches(flaky.plan(fleetView), 'spot')).toHaveLength(0);
+    // Nor while the fleet is not calm.
+    const restless = new AdaptiveSpotHedgePolicy();
+    preempt(restless, b, now - MINUTE);
+    expect(launches(restless.plan(fleetView), 'spot')).toHaveLength(0);
+  });
+
   it('round-trips its state and names bad options with their values', () => {
     const policy = new AdaptiveSpotHedgePolicy({ seed: 3 });
     preempt(policy, a, 10);
@@ -314,5 +355,8 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(
       () => new AdaptiveSpotHedgePolicy({ marginWhileSpotShort: 'yes' as unknown as boolean }),
     ).toThrow(/`options\.marginWhileSpotShort`.*yes/);
+    expect(() => new AdaptiveSpotHedgePolicy({ spreadRepair: 1 as unknown as boolean })).toThrow(
+      /`options\.spreadRepair`.*1/,
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   cheapestLocation,
   chooseTerminations,
   isReady,
+  type FleetSummary,
   priceOf,
   summarizeFleet,
 } from './fleet-summary.js';
@@ -97,6 +98,21 @@ export interface AdaptiveSpotHedgePolicyOptions {
    * @default 600_000 (10 minutes)
    */
   readonly preemptionCooldownMs?: number | undefined;
+  /**
+   * Restore the spread when it can be done safely: if the most crowded location holds one
+   * replica more than `overprovision` (losing it would take us below the target) while a
+   * location that could hold one within the spare sits empty, launch one spot replica there;
+   * once it is ready, the surplus replica of the crowded location is released (spot
+   * scale-down takes the most crowded location first). Only when every spot replica is ready,
+   * the fleet is calm (score at most `marginRisk`), the destination is neither cooling down nor
+   * hot, and it has preempted us no more often than the crowded location: spreading helps
+   * against locations that fail alike, not by moving a replica out of a location that has
+   * held it into one that keeps taking ours. Without it, a double formed while a location was
+   * out stays for hours after that location is back (few-zone layouts lost to the paper's
+   * random placement that way). Costs one spot replica for a cold start per repair.
+   * @default true
+   */
+  readonly spreadRepair?: boolean | undefined;
   /** Seed (ties are broken at random among equally good locations). @default 0 */
   readonly seed?: number | undefined;
 }
@@ -143,6 +159,12 @@ interface Score {
  *   that preempted us for `preemptionCooldownMs` (10 min: a replica placed there again is
  *   paid for and, in a location that flaps, taken again), then tried again (the paper
  *   keeps it out until a reset).
+ * - **A double is undone once it can be, safely.** A location holding `overprovision + 1`
+ *   of our replicas takes us below the target when it drops; when the fleet is calm, all
+ *   spot is ready and an empty location is usable and has preempted us no more often, one
+ *   spot replica is launched there and the crowded location's surplus released once it is
+ *   ready (`spreadRepair`). Doubles form while a location is out and otherwise stay for
+ *   hours after it is back.
  * - **Several locations per tick.** When several spot replicas are missing, each launch of
  *   the tick goes to a different location, so one full location does not stall the
  *   others.
@@ -167,10 +189,13 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly marginWhileSpotShort: boolean;
   readonly failureCooldownMs: number;
   readonly preemptionCooldownMs: number;
+  readonly spreadRepair: boolean;
   readonly #random: SeededRandom;
   readonly #scores = new Map<string, Score>();
   readonly #failedAt = new Map<string, number>();
   readonly #preemptedAt = new Map<string, number>();
+  /** Preemptions (and interruption notices) seen per location since the start. */
+  readonly #preemptions = new Map<string, number>();
   readonly #onDemandFailed = new Set<string>();
 
   constructor(options: AdaptiveSpotHedgePolicyOptions = {}) {
@@ -216,6 +241,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       { min: 0, max: Number.MAX_SAFE_INTEGER },
       600_000,
     );
+    this.spreadRepair = booleanOption('options.spreadRepair', options.spreadRepair, true);
     this.#random = new SeededRandom(nonNegativeIntegerOption('options.seed', options.seed, 0));
   }
 
@@ -241,6 +267,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         // cooldown of its own that a later successful launch does not end.
         this.#failedAt.set(event.location, event.at);
         this.#preemptedAt.set(event.location, event.at);
+        this.#preemptions.set(event.location, (this.#preemptions.get(event.location) ?? 0) + 1);
         return;
       }
       case 'launch-failure':
@@ -443,7 +470,32 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       aliveSpot += count;
     }
 
-    // 6. On-demand launches.
+    // 6. Spread repair: one spot replica out of a location whose loss would take us below
+    // the target, into an empty location with an equally good record (see `spreadRepair`).
+    if (
+      this.spreadRepair &&
+      spotDeficit === 0 &&
+      aliveSpot === spotTarget &&
+      readySpot === spotTarget &&
+      budget > 0 &&
+      fleetRisk <= this.marginRisk
+    ) {
+      const repair = this.#spreadRepair(summary, counts, regionCounts, regionOf, now);
+      if (repair !== undefined) {
+        actions.push({
+          type: 'launch',
+          location: repair.to,
+          capacityType: 'spot',
+          reason:
+            `spread repair: ${counted(repair.from)} ready in ${repair.from} > overprovision ` +
+            `${this.overprovision}, ${repair.to} empty, calm and preempted us no more often`,
+        });
+        budget--;
+        aliveSpot++;
+      }
+    }
+
+    // 7. On-demand launches.
     const onDemandLocation = cheapestLocation(
       summary.onDemandLocations,
       'on-demand',
@@ -461,6 +513,55 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       }
     }
     return { actions };
+  }
+
+  /** The move `spreadRepair` makes now, if any (deterministic: no random draw). */
+  #spreadRepair(
+    summary: FleetSummary,
+    counts: ReadonlyMap<string, number>,
+    regionCounts: ReadonlyMap<string, number>,
+    regionOf: (id: string) => string,
+    now: number,
+  ): { from: string; to: string } | undefined {
+    const counted = (id: string) => counts.get(id) ?? 0;
+    const inRegion = (id: string) => regionCounts.get(regionOf(id)) ?? 0;
+    // The most crowded location holding ours (then the most crowded region).
+    let from: string | undefined;
+    for (const [location, count] of counts) {
+      if (count <= 0) continue;
+      if (
+        from === undefined ||
+        count > counted(from) ||
+        (count === counted(from) && inRegion(location) > inRegion(from))
+      ) {
+        from = location;
+      }
+    }
+    // The emptiest usable location (then the emptiest region).
+    let to: string | undefined;
+    for (const location of summary.spotLocations) {
+      const id = location.id;
+      if (
+        now - (this.#failedAt.get(id) ?? Number.NEGATIVE_INFINITY) < this.failureCooldownMs ||
+        now - (this.#preemptedAt.get(id) ?? Number.NEGATIVE_INFINITY) < this.preemptionCooldownMs ||
+        this.isHot(id, now)
+      ) {
+        continue;
+      }
+      if (
+        to === undefined ||
+        counted(id) < counted(to) ||
+        (counted(id) === counted(to) && inRegion(id) < inRegion(to))
+      ) {
+        to = id;
+      }
+    }
+    if (from === undefined || to === undefined) return undefined;
+    const spare = this.overprovision;
+    // Losing `from` now takes us below the target; after the move, losing either does not.
+    const exposed = counted(from) === spare + 1 && counted(to) + 1 <= spare;
+    const noWorse = (this.#preemptions.get(to) ?? 0) <= (this.#preemptions.get(from) ?? 0);
+    return exposed && noWorse ? { from, to } : undefined;
   }
 
   #pick(
@@ -502,6 +603,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       ),
       failedAt: Object.fromEntries(this.#failedAt),
       preemptedAt: Object.fromEntries(this.#preemptedAt),
+      preemptions: Object.fromEntries(this.#preemptions),
       onDemandFailed: [...this.#onDemandFailed].sort(),
       random: this.#random.state,
     };
@@ -513,6 +615,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const failedAt = record['failedAt'];
     // Absent from snapshots written before the preemption cooldown existed.
     const preemptedAt = record['preemptedAt'] ?? {};
+    // Absent from snapshots written before the spread repair existed.
+    const preemptions = record['preemptions'] ?? {};
     const onDemandFailed = record['onDemandFailed'];
     const random = record['random'];
     if (
@@ -525,6 +629,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       typeof preemptedAt !== 'object' ||
       preemptedAt === null ||
       Array.isArray(preemptedAt) ||
+      typeof preemptions !== 'object' ||
+      preemptions === null ||
+      Array.isArray(preemptions) ||
       !Array.isArray(onDemandFailed) ||
       typeof random !== 'number'
     ) {
@@ -541,6 +648,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     }
     restoreTimes(this.#failedAt, failedAt as Record<string, JsonValue>);
     restoreTimes(this.#preemptedAt, preemptedAt as Record<string, JsonValue>);
+    restoreTimes(this.#preemptions, preemptions as Record<string, JsonValue>);
     this.#onDemandFailed.clear();
     for (const location of onDemandFailed)
       if (typeof location === 'string') this.#onDemandFailed.add(location);
@@ -548,7 +656,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   }
 }
 
-/** Replaces `into` with the numeric entries of a snapshot's location → time record. */
+/** Replaces `into` with the numeric entries of a snapshot's location → number record. */
 function restoreTimes(into: Map<string, number>, record: Record<string, JsonValue>): void {
   into.clear();
   for (const [location, at] of Object.entries(record)) {
