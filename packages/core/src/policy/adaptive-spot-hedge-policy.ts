@@ -291,9 +291,6 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const maxReplicas = Math.max(0, Math.floor(view.maxReplicas));
     const base = Math.min(this.baseOnDemand, target);
     const spotTarget = target > 0 ? target - base + this.overprovision : 0;
-    const failedSince = (id: string) => now - (this.#failedAt.get(id) ?? Number.NEGATIVE_INFINITY);
-    const preemptedSince = (id: string) =>
-      now - (this.#preemptedAt.get(id) ?? Number.NEGATIVE_INFINITY);
 
     const counts = new Map(summary.spotCountByLocation);
     const counted = (id: string) => counts.get(id) ?? 0;
@@ -434,9 +431,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const spotDeficit = Math.max(0, spotTarget - aliveSpot);
     if (spotDeficit > 0 && budget > 0 && summary.spotLocations.length > 0) {
       const usable = summary.spotLocations.filter(
-        (location) =>
-          failedSince(location.id) >= this.failureCooldownMs &&
-          preemptedSince(location.id) >= this.preemptionCooldownMs,
+        (location) => !this.#coolingDown(location.id, now),
       );
       const candidates = usable.length > 0 ? usable : summary.spotLocations;
       const count = Math.min(budget, spotDeficit);
@@ -515,6 +510,15 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     return { actions };
   }
 
+  /** Whether a location is passed over after a failed launch or a preemption there. */
+  #coolingDown(location: string, now: number): boolean {
+    const since = (at: number | undefined) => now - (at ?? Number.NEGATIVE_INFINITY);
+    return (
+      since(this.#failedAt.get(location)) < this.failureCooldownMs ||
+      since(this.#preemptedAt.get(location)) < this.preemptionCooldownMs
+    );
+  }
+
   /** The move `spreadRepair` makes now, if any (deterministic: no random draw). */
   #spreadRepair(
     summary: FleetSummary,
@@ -541,11 +545,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     let to: string | undefined;
     for (const location of summary.spotLocations) {
       const id = location.id;
-      if (
-        now - (this.#failedAt.get(id) ?? Number.NEGATIVE_INFINITY) < this.failureCooldownMs ||
-        now - (this.#preemptedAt.get(id) ?? Number.NEGATIVE_INFINITY) < this.preemptionCooldownMs ||
-        this.isHot(id, now)
-      ) {
+      if (this.#coolingDown(id, now) || this.isHot(id, now)) {
         continue;
       }
       if (
