@@ -51,6 +51,16 @@ function preempt(policy: AdaptiveSpotHedgePolicy, location: string, at: number, 
   }
 }
 
+function failSpotLaunch(policy: AdaptiveSpotHedgePolicy, location: string, at: number) {
+  policy.observe({
+    type: 'launch-failure',
+    at,
+    location,
+    capacityType: 'spot',
+    reason: 'capacity',
+  });
+}
+
 describe('AdaptiveSpotHedgePolicy', () => {
   it('starts with target + extra spot spread over distinct locations and on-demand for the target', () => {
     const plan = new AdaptiveSpotHedgePolicy().plan(view([]));
@@ -148,13 +158,7 @@ describe('AdaptiveSpotHedgePolicy', () => {
   it('places new spot away from hot, recently failed and recently preempted locations', () => {
     const policy = new AdaptiveSpotHedgePolicy({ overprovision: 1 });
     preempt(policy, a, 0);
-    policy.observe({
-      type: 'launch-failure',
-      at: 0,
-      location: b,
-      capacityType: 'spot',
-      reason: 'capacity',
-    });
+    failSpotLaunch(policy, b, 0);
     // a (preempted) and b (failed) are both on cooldown: everything goes to c, as the paper
     // would (neither is tried while another location will do).
     const first = launches(policy.plan(view([], 30_000)), 'spot').map((action) => action.location);
@@ -172,13 +176,7 @@ describe('AdaptiveSpotHedgePolicy', () => {
     // hotRisk 5: a single preemption does not make a location hot; only the cooldowns act.
     const policy = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
     preempt(policy, a, 0);
-    policy.observe({
-      type: 'launch-failure',
-      at: 0,
-      location: b,
-      capacityType: 'spot',
-      reason: 'capacity',
-    });
+    failSpotLaunch(policy, b, 0);
     const spotAt = (at: number) =>
       launches(policy.plan(view([], at)), 'spot').map((action) => action.location);
     expect(spotAt(MINUTE)).toEqual([c, c, c, c]);
@@ -200,13 +198,7 @@ describe('AdaptiveSpotHedgePolicy', () => {
         capacityType: 'spot',
       });
     const failed = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });
-    failed.observe({
-      type: 'launch-failure',
-      at: 0,
-      location: a,
-      capacityType: 'spot',
-      reason: 'capacity',
-    });
+    failSpotLaunch(failed, a, 0);
     succeeded(failed, a);
     const afterFailure = launches(failed.plan(view([], 2 * MINUTE)), 'spot');
     expect(afterFailure.map((action) => action.location)).toContain(a);
