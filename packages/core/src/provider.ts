@@ -84,7 +84,9 @@ export interface LaunchRequest {
   readonly instanceType: string;
   /**
    * Tags to put on the instance at creation time (atomically with the launch, never as a
-   * second call). Always contains the {@link OwnershipTag} keys.
+   * second call). Always contains the {@link OwnershipTag} keys, and the
+   * {@link ReplicaTag.Port} tag when the service has a port: `list` reads it back to build
+   * `endpoint` (see {@link replicaEndpoint}).
    */
   readonly tags: Readonly<Record<string, string>>;
   /** Shell script (or cloud-init) to run at boot, if the provider supports one. */
@@ -193,6 +195,45 @@ export const OwnershipTag = {
 } as const;
 
 export const MANAGED_BY_VALUE = 'spothedge';
+
+/**
+ * Tags the SDK adds to a launch beside the ownership tags. They describe the replica; they
+ * are not checked for ownership.
+ */
+export const ReplicaTag = {
+  /** The port the replica serves on (the service spec's `port`), as decimal digits. */
+  Port: 'spothedge-port',
+} as const;
+
+/** The port in an instance's {@link ReplicaTag.Port} tag, or undefined if absent or invalid. */
+export function replicaPortOf(tags: Readonly<Record<string, string>>): number | undefined {
+  const value = tags[ReplicaTag.Port];
+  if (value === undefined || !/^[0-9]{1,5}$/.test(value)) return undefined;
+  const port = Number(value);
+  return port >= 1 && port <= 65_535 ? port : undefined;
+}
+
+/**
+ * The base URL a replica serves on, for {@link Instance.endpoint}: `http://<address>:<port>`
+ * (an IPv6 address in brackets). The port is `port` when given (a provider setting that
+ * overrides the service's), else the instance's {@link ReplicaTag.Port} tag. Undefined
+ * without an address or a port.
+ *
+ * @example
+ * ```ts
+ * replicaEndpoint({ address: '10.0.0.5', tags: { 'spothedge-port': '8081' } }); // 'http://10.0.0.5:8081'
+ * ```
+ */
+export function replicaEndpoint(options: {
+  readonly address: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly port?: number | undefined;
+}): string | undefined {
+  const { address } = options;
+  const port = options.port ?? replicaPortOf(options.tags);
+  if (address === undefined || address === '' || port === undefined) return undefined;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
 
 /** The tags every instance of `service` carries (used to list and to check ownership). */
 export function serviceOwnershipTags(service: string): Record<string, string> {

@@ -4,7 +4,7 @@ import { CapacityUnavailableError, InvalidArgumentError, ThrottledError } from '
 import { OnDemandOnlyPolicy } from '../policy/on-demand-only-policy.js';
 import { SpotHedgePolicy } from '../policy/spot-hedge-policy.js';
 import type { FleetView, JsonValue, Plan, Policy, PolicyEvent } from '../policy/types.js';
-import { replicaOwnershipTags } from '../provider.js';
+import { ReplicaTag, replicaOwnershipTags } from '../provider.js';
 import { SeededRandom } from '../random.js';
 import type { CapacityType } from '../provider.js';
 import { FakeProvider } from '../testing/fake-provider.js';
@@ -104,7 +104,34 @@ describe('ReplicaManager', () => {
     expect(() => new ReplicaManager({ ...base, target: -1 })).toThrowError(/target/);
     expect(() => new ReplicaManager({ ...base, drainMs: -5 })).toThrowError(/drainMs/);
     expect(() => new ReplicaManager({ ...base, policy: {} as Policy })).toThrowError(/policy/);
+    expect(() => new ReplicaManager({ ...base, replicaPort: 70_000 })).toThrowError(
+      /`replicaPort`.*70000/,
+    );
     expect(provider.calls).toHaveLength(0);
+  });
+
+  it('tags every launch with the replica port, beside the ownership tags', async () => {
+    const { tick, provider } = setup({ replicaPort: 8081 });
+    await tick();
+    const launches = provider.calls.filter((call) => call.method === 'launch');
+    expect(launches).toHaveLength(2);
+    for (const call of launches) {
+      expect(call.method === 'launch' && call.request.tags).toMatchObject({
+        ...replicaOwnershipTags({
+          service: 'svc',
+          replicaId: expect.any(String),
+          capacityType: 'spot',
+        }),
+        [ReplicaTag.Port]: '8081',
+      });
+    }
+    // Without a port, no port tag.
+    const plain = setup();
+    await plain.tick();
+    const launch = plain.provider.calls.find((call) => call.method === 'launch');
+    expect(launch?.method === 'launch' && Object.keys(launch.request.tags)).not.toContain(
+      ReplicaTag.Port,
+    );
   });
 
   it('writes the launch intent to the store before calling provider.launch', async () => {

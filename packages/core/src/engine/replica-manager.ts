@@ -30,6 +30,7 @@ import {
 import {
   MANAGED_BY_VALUE,
   OwnershipTag,
+  ReplicaTag,
   hasTags,
   replicaOwnershipTags,
   serviceOwnershipTags,
@@ -157,6 +158,12 @@ export interface ReplicaManagerOptions {
   readonly instanceTypes?: readonly string[] | undefined;
   /** Startup script (or cloud-init) passed to every launch. */
   readonly startupScript?: string | undefined;
+  /**
+   * Port the replicas serve on, written to every launch's {@link ReplicaTag.Port} tag
+   * (providers build `endpoint` from it). Without it no port tag is written.
+   * @default undefined
+   */
+  readonly replicaPort?: number | undefined;
   /**
    * Time between ticks of the `start()` loop.
    * @default 10_000
@@ -405,6 +412,7 @@ export class ReplicaManager {
   readonly #candidateLocations: ReadonlySet<string> | undefined;
   readonly #instanceTypes: ReadonlySet<string> | undefined;
   readonly #startupScript: string | undefined;
+  readonly #replicaPort: string | undefined;
   readonly #tickIntervalMs: number;
   readonly #drainMs: number;
   readonly #retries: number;
@@ -539,6 +547,17 @@ export class ReplicaManager {
     this.#instanceTypes =
       options.instanceTypes === undefined ? undefined : new Set(options.instanceTypes);
     this.#startupScript = options.startupScript;
+    const port: unknown = options.replicaPort;
+    if (
+      port !== undefined &&
+      (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)
+    ) {
+      throw new InvalidArgumentError(
+        `Expected \`replicaPort\` to be an integer from 1 to 65535, got ${describeValue(port)}`,
+        { argument: 'replicaPort', value: port },
+      );
+    }
+    this.#replicaPort = port?.toString();
     this.#tickIntervalMs = nonNegativeNumber('tickIntervalMs', options.tickIntervalMs, 10_000);
     this.#drainMs = nonNegativeNumber('drainMs', options.drainMs, 30_000);
     const concurrency = positiveInteger('concurrency', options.concurrency, 16, 1);
@@ -1812,6 +1831,16 @@ export class ReplicaManager {
     }
   }
 
+  #launchTags(tracked: Tracked): Record<string, string> {
+    const tags = replicaOwnershipTags({
+      service: this.service,
+      replicaId: tracked.id,
+      capacityType: tracked.capacityType,
+    });
+    if (this.#replicaPort !== undefined) tags[ReplicaTag.Port] = this.#replicaPort;
+    return tags;
+  }
+
   async #launch(tracked: Tracked, reason: string): Promise<void> {
     const provider = tracked.provider;
     tracked.launching = true;
@@ -1825,11 +1854,7 @@ export class ReplicaManager {
               location: tracked.location,
               capacityType: tracked.capacityType,
               instanceType: tracked.instanceType,
-              tags: replicaOwnershipTags({
-                service: this.service,
-                replicaId: tracked.id,
-                capacityType: tracked.capacityType,
-              }),
+              tags: this.#launchTags(tracked),
               startupScript: this.#startupScript,
               idempotencyKey: tracked.idempotencyKey,
             },

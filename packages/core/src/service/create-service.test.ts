@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { InvalidArgumentError, InvalidSpecError } from '../errors.js';
+import { replicaPortOf } from '../provider.js';
 import { FakeProvider } from '../testing/fake-provider.js';
 import { createService } from './create-service.js';
 
@@ -128,6 +129,16 @@ describe('createService', () => {
     expect(failures).toContain('replica-launch');
     expect(failures).toContain('replica-ready');
     await service.destroy();
+  });
+
+  it('tells providers the spec port through the replica port tag', async () => {
+    const { provider, service } = setup({ port: 8081 });
+    await service.start();
+    await service.manager.idle();
+    const ports = provider.instances().map((instance) => replicaPortOf(instance.tags));
+    expect(ports.length).toBeGreaterThan(0);
+    expect(new Set(ports)).toEqual(new Set([8081]));
+    await service.stop({ terminate: true });
   });
 
   it('stop() without terminate leaves the fleet for the next start', async () => {

@@ -277,6 +277,7 @@ export function createService(options: CreateServiceOptions): Service {
     locations: spec.locations,
     instanceTypes: [spec.instanceType],
     startupScript: spec.startupScript,
+    replicaPort: spec.port,
     tickIntervalMs: options.tickIntervalMs,
     drainMs: options.drainMs,
     retry: options.retry,
