@@ -86,8 +86,10 @@ export interface AwsProviderSettings {
   /** Endpoint URL for every region's client (e.g. a local fake). */
   readonly endpoint?: string | undefined;
   /**
-   * Port the replica serves on; when set, instances get `endpoint`
-   * `http://<address>:<replicaPort>`.
+   * Port for each instance's `endpoint` (`http://<address>:<port>`). By default the port the
+   * service launched it with (the spec's `port`, kept in the instance's `spothedge-port`
+   * tag); set this only when replicas are reached on another port (a port mapping).
+   * @default the instance's `spothedge-port` tag
    */
   readonly replicaPort?: number | undefined;
   /** Which address to build the replica endpoint from. @default 'private' */

@@ -10,6 +10,7 @@ import {
   NotOwnedError,
   ProviderError,
   QuotaExceededError,
+  ReplicaTag,
   ThrottledError,
   replicaOwnershipTags,
   serviceOwnershipTags,
@@ -76,17 +77,21 @@ function launchRequest(options: {
   location?: string;
   key?: string;
   startupScript?: string;
+  port?: number;
 }): LaunchRequest {
   const capacityType = options.capacityType ?? 'spot';
   return {
     location: options.location ?? `aws/${EAST}/us-east-1a`,
     capacityType,
     instanceType: TYPE,
-    tags: replicaOwnershipTags({
-      service: options.service,
-      replicaId: options.replicaId,
-      capacityType,
-    }),
+    tags: {
+      ...replicaOwnershipTags({
+        service: options.service,
+        replicaId: options.replicaId,
+        capacityType,
+      }),
+      ...(options.port === undefined ? {} : { [ReplicaTag.Port]: String(options.port) }),
+    },
     idempotencyKey: options.key ?? `${options.service}-${options.replicaId}`,
     startupScript: options.startupScript,
   };
@@ -773,6 +778,29 @@ describe('AwsProvider against the EC2 fake', () => {
           expect(calls).toBeGreaterThan(0);
         },
       );
+    });
+
+    it('takes the endpoint port from the launch port tag; replicaPort overrides it', async () => {
+      const service = newService();
+      await withProvider({}, async (provider) => {
+        const launched = await provider.launch(
+          launchRequest({ service, replicaId: 'r-1', port: 8081 }),
+        );
+        expect(launched.endpoint).toMatch(/^http:\/\/10\.\d+\.\d+\.\d+:8081$/);
+        await provider.launch(launchRequest({ service, replicaId: 'r-2' }));
+        const listed = await provider.list({ tags: serviceOwnershipTags(service) });
+        const endpointOf = (replica: string) =>
+          listed.find((instance) => instance.tags['spothedge-replica'] === replica)?.endpoint;
+        expect(endpointOf('r-1')).toBe(launched.endpoint);
+        expect(endpointOf('r-2')).toBeUndefined(); // no port tag, no replicaPort
+      });
+      await withProvider({ replicaPort: 9000 }, async (provider) => {
+        const listed = await provider.list({ tags: serviceOwnershipTags(service) });
+        expect(listed.map((instance) => instance.endpoint?.replace(/^.*:/, ''))).toEqual([
+          '9000',
+          '9000',
+        ]);
+      });
     });
 
     it('builds the replica endpoint from the public address when asked', async () => {

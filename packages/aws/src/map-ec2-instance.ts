@@ -1,4 +1,4 @@
-import { OwnershipTag, locationId } from '@spothedge/core';
+import { OwnershipTag, locationId, replicaEndpoint } from '@spothedge/core';
 import type { CapacityType, Instance, InstanceState } from '@spothedge/core';
 import type { Instance as Ec2Instance } from '@aws-sdk/client-ec2';
 
@@ -50,7 +50,7 @@ export function instanceStateFromEc2(options: {
 export interface InstanceFromEc2Options {
   readonly cloud: string;
   readonly region: string;
-  /** Port the replica serves on, for `endpoint`. */
+  /** Port for `endpoint`, overriding the instance's port tag (`ReplicaTag.Port`). */
   readonly replicaPort?: number | undefined;
   readonly endpointAddress: 'private' | 'public';
   /** Tags to assume when EC2 omitted them from the response (RunInstances may). */
@@ -75,10 +75,7 @@ export function instanceFromEc2(instance: Ec2Instance, options: InstanceFromEc2O
   const zone = instance.Placement?.AvailabilityZone;
   const address =
     options.endpointAddress === 'public' ? instance.PublicIpAddress : instance.PrivateIpAddress;
-  const endpoint =
-    options.replicaPort !== undefined && address !== undefined && address !== ''
-      ? `http://${address.includes(':') ? `[${address}]` : address}:${options.replicaPort}`
-      : undefined;
+  const endpoint = replicaEndpoint({ address, tags: allTags, port: options.replicaPort });
   return {
     id: instance.InstanceId ?? '',
     location: locationId(options.cloud, options.region, zone),

@@ -131,8 +131,10 @@ export interface AzureProviderSettings {
    */
   readonly maxRetries?: number | undefined;
   /**
-   * Port the replica serves on; `Instance.endpoint` is `http://<private IP>:<port>`.
-   * @default 8080
+   * Port for each instance's `endpoint` (`http://<private IP>:<port>`). By default the port
+   * the service launched it with (the spec's `port`, kept in the VM's `spothedge-port` tag);
+   * set this only when replicas are reached on another port (a port mapping).
+   * @default the VM's `spothedge-port` tag
    */
   readonly replicaPort?: number | undefined;
   /**
@@ -181,7 +183,7 @@ export interface ResolvedAzureSettings {
   readonly armEndpoint: string;
   readonly pollIntervalMs: number;
   readonly maxRetries: number;
-  readonly replicaPort: number;
+  readonly replicaPort: number | undefined;
   readonly namePrefix: string;
   readonly evictionPolicy: 'Delete' | 'Deallocate';
   readonly spotMaxPrice: number;
@@ -523,7 +525,10 @@ export function resolveAzureSettings(settings: AzureProviderSettings): ResolvedA
     armEndpoint: validateUrl('armEndpoint', settings.armEndpoint ?? 'https://management.azure.com'),
     pollIntervalMs: optionalInteger('pollIntervalMs', settings.pollIntervalMs, 2000, 1, 600_000),
     maxRetries: optionalInteger('maxRetries', settings.maxRetries, 0, 0, 10),
-    replicaPort: optionalInteger('replicaPort', settings.replicaPort, 8080, 1, 65_535),
+    replicaPort:
+      settings.replicaPort === undefined
+        ? undefined
+        : optionalInteger('replicaPort', settings.replicaPort, 0, 1, 65_535),
     namePrefix: requireString(
       'namePrefix',
       settings.namePrefix ?? 'spothedge',

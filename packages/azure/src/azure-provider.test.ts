@@ -4,13 +4,18 @@ import {
   InvalidArgumentError,
   NotOwnedError,
   OwnershipTag,
+  ReplicaTag,
   replicaOwnershipTags,
   serviceOwnershipTags,
   type CapacityType,
   type Instance,
 } from '@spothedge/core';
-import { NETWORK_API_VERSION } from './azure-provider.js';
-import { startFakeAzure, type FakeAzureSetup } from './testing/fake-azure-setup.js';
+import { NETWORK_API_VERSION, createAzureProvider } from './azure-provider.js';
+import {
+  fakeAzureSettings,
+  startFakeAzure,
+  type FakeAzureSetup,
+} from './testing/fake-azure-setup.js';
 
 const SERVICE = 'chat';
 const serviceTags = serviceOwnershipTags(SERVICE);
@@ -41,6 +46,8 @@ function launch(
     replicaId?: string;
     startupScript?: string;
     signal?: AbortSignal;
+    /** Written to the port tag (as the engine does with the spec's port). */
+    port?: number;
   },
 ): Promise<Instance> {
   const capacityType = options.capacityType ?? 'spot';
@@ -49,11 +56,14 @@ function launch(
       location: options.location ?? 'azure/eastus/1',
       capacityType,
       instanceType: 'Standard_D2s_v5',
-      tags: replicaOwnershipTags({
-        service: SERVICE,
-        replicaId: options.replicaId ?? options.key,
-        capacityType,
-      }),
+      tags: {
+        ...replicaOwnershipTags({
+          service: SERVICE,
+          replicaId: options.replicaId ?? options.key,
+          capacityType,
+        }),
+        ...(options.port === undefined ? {} : { [ReplicaTag.Port]: String(options.port) }),
+      },
       idempotencyKey: options.key,
       startupScript: options.startupScript,
     },
@@ -85,13 +95,14 @@ describe('launch', () => {
     const instance = await launch(current, {
       key: 'chat-r1',
       startupScript: '#!/bin/sh\necho hello\n',
+      port: 8081,
     });
     expect(instance).toMatchObject({
       location: 'azure/eastus/1',
       capacityType: 'spot',
       instanceType: 'Standard_D2s_v5',
       state: 'running',
-      endpoint: expect.stringMatching(/^http:\/\/10\.0\.\d+\.\d+:8080$/),
+      endpoint: expect.stringMatching(/^http:\/\/10\.0\.\d+\.\d+:8081$/),
     });
     expect(instance.id).toMatch(
       /\/providers\/Microsoft\.Compute\/virtualMachines\/spothedge-chat-r1$/,
@@ -102,6 +113,7 @@ describe('launch', () => {
     expect(vm.tags).toEqual({
       team: 'ml',
       ...replicaOwnershipTags({ service: SERVICE, replicaId: 'chat-r1', capacityType: 'spot' }),
+      [ReplicaTag.Port]: '8081',
     });
     const sent = vm.properties as SentBody;
     expect(sent.priority).toBe('Spot');
@@ -237,6 +249,30 @@ describe('list', () => {
     });
     expect(byReplica).toHaveLength(1);
     expect(byReplica[0]).toMatchObject({ capacityType: 'on-demand' });
+  });
+
+  it('takes the endpoint port from the VM port tag; replicaPort overrides it', async () => {
+    const current = await start();
+    const tagged = await launch(current, { key: 'chat-port', port: 8081 });
+    expect(tagged.endpoint).toMatch(/^http:\/\/10\.0\.\d+\.\d+:8081$/);
+    await launch(current, { key: 'chat-none' });
+    const listed = await current.provider.list({ tags: serviceTags });
+    const endpointOf = (replica: string) =>
+      listed.find((instance) => instance.tags[OwnershipTag.Replica] === replica)?.endpoint;
+    expect(endpointOf('chat-port')).toBe(tagged.endpoint);
+    expect(endpointOf('chat-none')).toBeUndefined(); // no port tag, no replicaPort
+    const overriding = createAzureProvider(
+      fakeAzureSettings(current.fake, current.credential, { replicaPort: 9000 }),
+    );
+    try {
+      const relisted = await overriding.list({ tags: serviceTags });
+      expect(relisted.map((instance) => instance.endpoint?.replace(/^.*:/, ''))).toEqual([
+        '9000',
+        '9000',
+      ]);
+    } finally {
+      await overriding.close();
+    }
   });
 
   it('shows a VM that is still being created as pending', async () => {

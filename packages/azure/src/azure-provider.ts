@@ -10,6 +10,8 @@ import {
   hasTags,
   InvalidArgumentError,
   locationId,
+  replicaEndpoint,
+  replicaPortOf,
   NotOwnedError,
   OwnershipTag,
   throwIfAborted,
@@ -574,12 +576,18 @@ class AzureVmProvider implements AzureProvider {
     }
   }
 
-  /** `http://<private IP>:<replicaPort>` from the primary NIC (read once, then cached). */
+  /**
+   * `http://<private IP>:<port>` from the primary NIC (its address read once, then cached);
+   * the port is `replicaPort` or else the VM's port tag.
+   */
   async #endpointOf(
     vm: VirtualMachine,
     errorContext: { operation: string },
     abortSignal: AbortSignal | undefined,
   ): Promise<string | undefined> {
+    const tags = vm.tags ?? {};
+    const port = this.#settings.replicaPort ?? replicaPortOf(tags);
+    if (port === undefined) return undefined;
     const interfaces = vm.networkProfile?.networkInterfaces ?? [];
     const nicId = (interfaces.find((nic) => nic.primary) ?? interfaces[0])?.id;
     if (nicId === undefined) return undefined;
@@ -595,8 +603,7 @@ class AzureVmProvider implements AzureProvider {
         if (oldest !== undefined) this.#privateIps.delete(oldest);
       }
     }
-    const host = ip.includes(':') ? `[${ip}]` : ip;
-    return `http://${host}:${this.#settings.replicaPort}`;
+    return replicaEndpoint({ address: ip, tags, port });
   }
 
   async #readPrivateIp(

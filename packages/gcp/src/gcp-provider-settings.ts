@@ -92,7 +92,12 @@ export interface GcpProviderSettings {
    * provider created itself.
    */
   readonly createClients?: (() => GcpClients | Promise<GcpClients>) | undefined;
-  /** Port the replica serves on: `endpoint` is `http://<ip>:<replicaPort>`. */
+  /**
+   * Port for each instance's `endpoint` (`http://<ip>:<port>`). By default the port the
+   * service launched it with (the spec's `port`, kept in the instance's `spothedge-port`
+   * label); set this only when replicas are reached on another port (a port mapping).
+   * @default the instance's `spothedge-port` label
+   */
   readonly replicaPort?: number | undefined;
   /** Which address `endpoint` uses. `external` needs `externalIp: true`. @default 'internal' */
   readonly endpointAddress?: 'internal' | 'external' | undefined;

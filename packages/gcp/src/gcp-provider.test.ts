@@ -5,6 +5,7 @@ import {
   NotOwnedError,
   ProviderError,
   QuotaExceededError,
+  ReplicaTag,
   SpotHedgeError,
   ThrottledError,
   replicaOwnershipTags,
@@ -79,24 +80,52 @@ let keyCounter = 0;
 function launch(
   gcp: GcpProvider,
   capacityType: CapacityType,
-  options: { replicaId?: string; service?: string; key?: string; startupScript?: string } = {},
+  options: {
+    replicaId?: string;
+    service?: string;
+    key?: string;
+    startupScript?: string;
+    port?: number;
+  } = {},
 ) {
   keyCounter += 1;
   return gcp.launch({
     location: LOCATION,
     capacityType,
     instanceType: 'n2-standard-4',
-    tags: replicaOwnershipTags({
-      service: options.service ?? SERVICE,
-      replicaId: options.replicaId ?? `r-${keyCounter}`,
-      capacityType,
-    }),
+    tags: {
+      ...replicaOwnershipTags({
+        service: options.service ?? SERVICE,
+        replicaId: options.replicaId ?? `r-${keyCounter}`,
+        capacityType,
+      }),
+      ...(options.port === undefined ? {} : { [ReplicaTag.Port]: String(options.port) }),
+    },
     idempotencyKey: options.key ?? `key-${keyCounter}`,
     startupScript: options.startupScript,
   });
 }
 
 describe('launch', () => {
+  it('takes the endpoint port from the launch port tag; replicaPort overrides it', async () => {
+    const gcp = provider({ replicaPort: undefined });
+    const tagged = await launch(gcp, 'spot', { replicaId: 'r-port', port: 8081 });
+    expect(tagged.endpoint).toMatch(/^http:\/\/10\.128\.\d+\.\d+:8081$/);
+    await launch(gcp, 'spot', { replicaId: 'r-none' });
+    const listed = await gcp.list({ tags: serviceOwnershipTags(SERVICE) });
+    const endpointOf = (replica: string) =>
+      listed.find((instance) => instance.tags['spothedge-replica'] === replica)?.endpoint;
+    expect(endpointOf('r-port')).toBe(tagged.endpoint);
+    expect(endpointOf('r-none')).toBeUndefined(); // no port tag, no replicaPort
+    const overridden = await provider({ replicaPort: 9000 }).list({
+      tags: serviceOwnershipTags(SERVICE),
+    });
+    expect(overridden.map((instance) => instance.endpoint?.replace(/^.*:/, ''))).toEqual([
+      '9000',
+      '9000',
+    ]);
+  });
+
   it('inserts a SPOT instance that deletes itself on preemption, labelled and with its startup script', async () => {
     const gcp = provider({
       network: 'global/networks/serving',

@@ -9,6 +9,7 @@ import {
   describeValue,
   hasTags,
   locationId,
+  replicaEndpoint,
   throwIfAborted,
   type CallContext,
   type CapacityType,
@@ -518,10 +519,11 @@ export class GcpProvider implements ProviderV1 {
       stateReason,
       tags,
       launchedAt: Number.isNaN(launchedAt) ? 0 : launchedAt,
-      endpoint:
-        this.#settings.replicaPort !== undefined && address
-          ? `http://${address}:${this.#settings.replicaPort}`
-          : undefined,
+      endpoint: replicaEndpoint({
+        address: address ?? undefined,
+        tags,
+        port: this.#settings.replicaPort,
+      }),
     };
   }
 
