@@ -7,7 +7,6 @@ const aws = createAwsProvider({
   instanceType: 'g5.xlarge',
   imageId: 'ami-0123456789abcdef0',
   credentials: { accessKeyId: 'AKIA…', secretAccessKey: '…' },
-  replicaPort: 8080,
 });
 const service = createService({
   spec: {
@@ -15,6 +14,7 @@ const service = createService({
     replicas: 3, // ready replicas to keep; SpotHedge adds a spare spot and on-demand fallback
     locations: aws.locations().map((location) => location.id),
     instanceType: 'g5.xlarge',
+    port: 8080, // the model server's port on each replica
     readinessProbe: { path: '/health', initialDelaySeconds: 600 },
   },
   providers: [aws],

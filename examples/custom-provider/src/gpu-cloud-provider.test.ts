@@ -6,6 +6,7 @@ import {
   InvalidConfigError,
   ProviderError,
   QuotaExceededError,
+  ReplicaTag,
   ThrottledError,
   replicaOwnershipTags,
   serviceOwnershipTags,
@@ -144,6 +145,14 @@ describe('GpuCloudProvider against the fake API', () => {
     const [listed] = await provider.list({ tags: serviceOwnershipTags('chat') });
     expect(listed).toMatchObject({ state: 'running', location: 'gpu-cloud/us-east' });
     expect(listed?.endpoint).toMatch(/^http:\/\/10\.0\.\d+\.\d+:9000$/);
+  });
+
+  it("builds the endpoint from the service's port tag when replicaPort is not set", async () => {
+    const { provider } = await setup();
+    const tags = { ...launchRequest().tags, [ReplicaTag.Port]: '8081' };
+    await provider.launch(launchRequest({ tags }));
+    const [listed] = await provider.list({ tags: serviceOwnershipTags('chat') });
+    expect(listed?.endpoint).toMatch(/^http:\/\/10\.0\.\d+\.\d+:8081$/);
   });
 
   it('maps a 429 with Retry-After to ThrottledError and leaves nothing', async () => {

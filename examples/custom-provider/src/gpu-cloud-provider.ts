@@ -10,6 +10,7 @@ import {
   hasTags,
   locationId,
   parseLocationId,
+  replicaEndpoint,
   throwIfAborted,
   type CallContext,
   type Instance,
@@ -48,8 +49,9 @@ export interface GpuCloudProviderSettings {
    */
   readonly webhookSecret?: string | undefined;
   /**
-   * Port the model server listens on inside each instance.
-   * @default 8080
+   * Port for each instance's `endpoint`, when replicas are reached on another port than the
+   * service's (a port mapping).
+   * @default the port the service launched the instance with (its `spothedge-port` tag)
    */
   readonly replicaPort?: number | undefined;
   /**
@@ -128,7 +130,7 @@ export class GpuCloudProvider implements ProviderV1 {
   protected readonly client: GpuCloudClient;
   readonly #regions: ReadonlySet<string>;
   readonly #locations: readonly Location[];
-  readonly #replicaPort: number;
+  readonly #replicaPort: number | undefined;
   readonly #priceCacheMs: number;
   readonly #webhookSecret: string | undefined;
   readonly #now: () => number;
@@ -154,8 +156,11 @@ export class GpuCloudProvider implements ProviderV1 {
     }
     const baseUrl = settings.baseUrl ?? 'https://api.gpu-cloud.example';
     if (!URL.canParse(baseUrl)) throw invalidSetting('baseUrl', 'an absolute URL', baseUrl);
-    const replicaPort = settings.replicaPort ?? 8080;
-    if (!Number.isInteger(replicaPort) || replicaPort < 1 || replicaPort > 65_535) {
+    const { replicaPort } = settings;
+    if (
+      replicaPort !== undefined &&
+      (!Number.isInteger(replicaPort) || replicaPort < 1 || replicaPort > 65_535)
+    ) {
       throw invalidSetting('replicaPort', 'an integer port (1-65535)', replicaPort);
     }
     const { webhookSecret } = settings;
@@ -418,7 +423,8 @@ export class GpuCloudProvider implements ProviderV1 {
       stateReason: item.status,
       tags: item.labels,
       launchedAt: Date.parse(item.created_at),
-      endpoint: item.ip === undefined ? undefined : `http://${item.ip}:${this.#replicaPort}`,
+      // The service's port comes back in the instance's tags, so this works after a restart.
+      endpoint: replicaEndpoint({ address: item.ip, tags: item.labels, port: this.#replicaPort }),
     };
   }
 }
