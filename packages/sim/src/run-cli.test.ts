@@ -100,6 +100,8 @@ describe('spothedge-sim CLI', () => {
       await runCli(['--trace', 'synthetic:1', '--zone-shuffle', 'python'], capture.streams),
     ).toBe(2);
     expect(capture.err()).toMatch(/`--zone-shuffle`.*"python"/);
+    expect(await runCli(['--trace', 'synthetic:1:zones=2'], capture.streams)).toBe(2);
+    expect(capture.err()).toMatch(/"zones=2"/);
     expect(await runCli([], capture.streams)).toBe(2);
   });
 });

@@ -15,7 +15,7 @@ import { RunPool } from './run-pool.js';
 import { parsePolicyNames } from './policy-catalog.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatResultsTable, resultsJson } from './results-table.js';
-import { generateSyntheticTrace } from './synthetic-trace.js';
+import { syntheticTraceFromSpec } from './synthetic-trace.js';
 import { loadTrace } from './trace.js';
 import type { SpotTrace, TraceValues } from './trace.js';
 import { parseWorkload } from './workload.js';
@@ -23,7 +23,11 @@ import { parseZoneShuffle } from './zone-shuffle.js';
 
 export const USAGE = `Usage: spothedge-sim --trace DIR|synthetic:SEED [options]
 
-  --trace DIR|synthetic:SEED   trace folder (repeat or comma-separate for several)
+  --trace DIR|synthetic:SEED   trace folder (repeat or comma-separate for several);
+                               synthetic:SEED[:setting=value...] sets the generator:
+                               regions, zonesPerRegion, maxCapacity, diurnalAmplitude,
+                               outagesPerDay, outageMinutes, outageCorrelation,
+                               dipsPerDay, dipMinutes (e.g. synthetic:11:regions=2:zonesPerRegion=2)
   --values count|available     meaning of trace values (default: the folder's trace.json, else count)
   --policy a,b,...             spothedge-paper, spothedge-skypilot, spothedge, on-demand,
                                even-spread, round-robin, static-mix, optimal
@@ -98,18 +102,12 @@ function loadTraces(
   return specs
     .flatMap((spec) => spec.split(','))
     .filter((spec) => spec !== '')
-    .map((spec) => {
-      const synthetic = /^synthetic:(\d+)$/.exec(spec);
-      if (synthetic) {
+    .map(
+      (spec) =>
         // Four windows' worth, so repeats start at different offsets.
-        return generateSyntheticTrace({
-          seed: Number(synthetic[1]),
-          hours: hours * 4,
-          tickSeconds,
-        });
-      }
-      return loadTrace({ path: spec, tickSeconds, values });
-    });
+        syntheticTraceFromSpec(spec, { hours: hours * 4, tickSeconds }) ??
+        loadTrace({ path: spec, tickSeconds, values }),
+    );
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. */

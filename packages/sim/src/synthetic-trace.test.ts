@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@spothedge/core';
 import { describe, expect, it } from 'vitest';
-import { generateSyntheticTrace } from './synthetic-trace.js';
+import { generateSyntheticTrace, syntheticTraceFromSpec } from './synthetic-trace.js';
 
 describe('generateSyntheticTrace', () => {
   it('is deterministic per seed and differs across seeds', () => {
@@ -38,5 +39,52 @@ describe('generateSyntheticTrace', () => {
   it('rejects bad parameters naming them', () => {
     expect(() => generateSyntheticTrace({ regions: 1.5 })).toThrow(/`regions`/);
     expect(() => generateSyntheticTrace({ hours: -1 })).toThrow(/`hours`/);
+  });
+});
+
+describe('syntheticTraceFromSpec', () => {
+  it('builds the trace a spec names, settings included', () => {
+    const trace = syntheticTraceFromSpec('synthetic:11:regions=2:zonesPerRegion=2:maxCapacity=2', {
+      hours: 24,
+    })!;
+    expect(trace.name).toBe('synthetic:11:regions=2:zonesPerRegion=2:maxCapacity=2');
+    expect(trace.zones).toHaveLength(4);
+    expect(Math.max(...trace.zones.flatMap((zone) => Array.from(zone.capacity)))).toBe(2);
+    expect(trace.zones.map((zone) => Array.from(zone.capacity))).toEqual(
+      generateSyntheticTrace({
+        seed: 11,
+        hours: 24,
+        regions: 2,
+        zonesPerRegion: 2,
+        maxCapacity: 2,
+      }).zones.map((zone) => Array.from(zone.capacity)),
+    );
+    // A bare seed is the generator's defaults.
+    expect(syntheticTraceFromSpec('synthetic:11', { hours: 24 })!.zones).toHaveLength(9);
+  });
+
+  it('leaves other specs alone', () => {
+    expect(syntheticTraceFromSpec('../shared/traces/aws1')).toBeUndefined();
+  });
+
+  it('names a bad seed, an unknown setting or a bad value, with a typed error', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['synthetic:x', /synthetic:SEED.*"synthetic:x"/],
+      ['synthetic:1:zones=2', /name among regions, zonesPerRegion.*"zones=2"/],
+      ['synthetic:1:regions', /name=value.*"regions"/],
+      ['synthetic:1:regions=two', /`regions`.*"two"/],
+      ['synthetic:1:regions=', /`regions`.*""/],
+      ['synthetic:1:regions=1.5', /`regions`.*1\.5/],
+    ];
+    for (const [spec, message] of bad) {
+      let caught: unknown;
+      try {
+        syntheticTraceFromSpec(spec, { hours: 1 });
+      } catch (error) {
+        caught = error;
+      }
+      expect(InvalidArgumentError.isInstance(caught), spec).toBe(true);
+      expect((caught as Error).message, spec).toMatch(message);
+    }
   });
 });

@@ -132,3 +132,70 @@ export function generateSyntheticTrace(options: SyntheticTraceOptions = {}): Spo
   }
   return { name: options.name ?? `synthetic:${seed}`, values: 'count', tickSeconds, ticks, zones };
 }
+
+/** The generator settings a `synthetic:` spec may set (hours and tick come from the caller). */
+export const SYNTHETIC_SPEC_SETTINGS = [
+  'regions',
+  'zonesPerRegion',
+  'maxCapacity',
+  'diurnalAmplitude',
+  'outagesPerDay',
+  'outageMinutes',
+  'outageCorrelation',
+  'dipsPerDay',
+  'dipMinutes',
+] as const;
+
+type SyntheticSpecSetting = (typeof SYNTHETIC_SPEC_SETTINGS)[number];
+
+/**
+ * The trace a spec `synthetic:SEED[:setting=value...]` names (as `spothedge-sim --trace`
+ * takes it), or `undefined` when `spec` does not start with `synthetic:`. Settings are
+ * {@link SyntheticTraceOptions} fields from {@link SYNTHETIC_SPEC_SETTINGS}; the trace is
+ * named after the spec.
+ *
+ * @example
+ * ```ts
+ * // two regions of two zones, capacity 2
+ * syntheticTraceFromSpec('synthetic:11:regions=2:zonesPerRegion=2:maxCapacity=2', { hours: 96 });
+ * ```
+ */
+export function syntheticTraceFromSpec(
+  spec: string,
+  options: { readonly hours?: number | undefined; readonly tickSeconds?: number | undefined } = {},
+): SpotTrace | undefined {
+  if (!spec.startsWith('synthetic:')) return undefined;
+  const [seed = '', ...pairs] = spec.slice('synthetic:'.length).split(':');
+  if (!/^[0-9]+$/.test(seed)) {
+    throw new InvalidArgumentError(
+      `Expected a trace like synthetic:SEED[:setting=value...], got ${describeValue(spec)}`,
+      { argument: 'trace', value: spec },
+    );
+  }
+  const settings: Partial<Record<SyntheticSpecSetting, number>> = {};
+  for (const pair of pairs) {
+    const [name = '', text, ...rest] = pair.split('=');
+    const setting = SYNTHETIC_SPEC_SETTINGS.find((known) => known === name);
+    if (setting === undefined || text === undefined || rest.length > 0) {
+      throw new InvalidArgumentError(
+        `Expected each setting of ${describeValue(spec)} to be name=value with a name among ${SYNTHETIC_SPEC_SETTINGS.join(', ')}, got ${describeValue(pair)}`,
+        { argument: 'trace', value: spec },
+      );
+    }
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(value)) {
+      throw new InvalidArgumentError(
+        `Expected \`${setting}\` in ${describeValue(spec)} to be a number, got ${describeValue(text)}`,
+        { argument: setting, value: text },
+      );
+    }
+    settings[setting] = value;
+  }
+  return generateSyntheticTrace({
+    ...settings,
+    seed: Number(seed),
+    hours: options.hours,
+    tickSeconds: options.tickSeconds,
+    name: spec,
+  });
+}
