@@ -141,6 +141,30 @@ describe('createService', () => {
     await service.stop({ terminate: true });
   });
 
+  it('spans clouds with one instance type per cloud', async () => {
+    const clock = new ManualClock({ now: 1_000_000 });
+    const east = new FakeProvider({ clock, name: 'east', locations: 2, instanceType: 'e.large' });
+    const west = new FakeProvider({ clock, name: 'west', locations: 2, instanceType: 'w.large' });
+    const locations = [...east.locations(), ...west.locations()].map((location) => location.id);
+    const service = createService({
+      spec: { name: 'chat', replicas: 3, locations, instanceType: ['e.large', 'w.large'] },
+      providers: [east, west],
+      clock,
+      prober: { probe: () => true },
+      drainMs: 0,
+    });
+    await service.start();
+    await service.manager.idle();
+    // Four spot replicas (target 3 + 1) spread over the four locations of both clouds.
+    const spotTypes = (provider: FakeProvider) =>
+      alive(provider)
+        .filter((instance) => instance.capacityType === 'spot')
+        .map((instance) => instance.instanceType);
+    expect(spotTypes(east)).toEqual(['e.large', 'e.large']);
+    expect(spotTypes(west)).toEqual(['w.large', 'w.large']);
+    await service.stop({ terminate: true });
+  });
+
   it('stop() without terminate leaves the fleet for the next start', async () => {
     const { clock, provider, service } = setup();
     await service.start();

@@ -275,7 +275,7 @@ export function createService(options: CreateServiceOptions): Service {
     target: autoscaler,
     maxReplicas: 2 * spec.replicas.max + spec.spot.overprovision,
     locations: spec.locations,
-    instanceTypes: [spec.instanceType],
+    instanceTypes: typeof spec.instanceType === 'string' ? [spec.instanceType] : spec.instanceType,
     startupScript: spec.startupScript,
     replicaPort: spec.port,
     tickIntervalMs: options.tickIntervalMs,

@@ -123,7 +123,7 @@ describe('parseServiceSpec', () => {
       ].sort(),
     );
     expect(byPath['instanceType']!.message).toBe(
-      'Expected `instanceType` to be a string, but it is missing',
+      'Expected `instanceType` to be a string (or a list of them, one per cloud), but it is missing',
     );
     expect(byPath['spot.placement']!.message).toBe(
       'Expected `spot.placement` to be one of `random`, `cheapest`, got `"fastest"` (string)',

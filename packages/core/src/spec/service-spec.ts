@@ -110,7 +110,13 @@ export const serviceSpecSchema = z
         }),
       )
       .min(1),
-    instanceType: z.string().min(1),
+    /**
+     * Instance type, or several (one per cloud, for a service across clouds): in each
+     * location the cheapest offered one of them is used.
+     */
+    instanceType: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+      error: 'a string (or a list of them, one per cloud)',
+    }),
     /** Port the replicas serve on. */
     port: z.int().min(1).max(65535).default(8080),
     /** Shell script run on each replica at boot (installs and starts the model server). */
