@@ -264,6 +264,11 @@ export class GceFake {
     return this.#instances.get(instanceId)?.resource;
   }
 
+  /** Every instance the fake holds (raw resources), deleted ones excluded. */
+  instances(): readonly Record<string, unknown>[] {
+    return [...this.#instances.values()].map((instance) => instance.resource);
+  }
+
   /** Sets an instance's status (e.g. `STOPPING`, `TERMINATED`, `SUSPENDED`). */
   setStatus(instanceId: string, status: string): void {
     const instance = this.#instances.get(instanceId);
