@@ -6,7 +6,13 @@
  */
 import { createAwsProvider, type AwsProviderSettings } from '@spothedge/aws';
 import { createAzureProvider, type AzureProviderSettings } from '@spothedge/azure';
-import { createService, isAlive, type CreateServiceOptions, type Service } from '@spothedge/core';
+import {
+  createService,
+  isAlive,
+  type CapacityType,
+  type CreateServiceOptions,
+  type Service,
+} from '@spothedge/core';
 import { createGcpProvider, type GcpProviderSettings } from '@spothedge/gcp';
 
 export interface MultiCloudSettings {
@@ -18,7 +24,6 @@ export interface MultiCloudSettings {
 /** The engine's options besides the spec and the providers (clock, prober, store, ...). */
 export type MultiCloudServiceOptions = Omit<CreateServiceOptions, 'spec' | 'providers'>;
 
-// #region service
 export function createMultiCloudService(
   settings: MultiCloudSettings,
   options: MultiCloudServiceOptions = {},
@@ -46,7 +51,6 @@ export function createMultiCloudService(
     providers,
   });
 }
-// #endregion
 
 function listOf(value: string | readonly string[]): string[] {
   return typeof value === 'string' ? [value] : [...value];
@@ -55,8 +59,8 @@ function listOf(value: string | readonly string[]): string[] {
 /** Alive replicas per cloud and capacity type, e.g. `{ aws: { spot: 2 }, gcp: { 'on-demand': 1 } }`. */
 export function placementByCloud(
   service: Service,
-): Record<string, Partial<Record<'spot' | 'on-demand', number>>> {
-  const placement: Record<string, Partial<Record<'spot' | 'on-demand', number>>> = {};
+): Record<string, Partial<Record<CapacityType, number>>> {
+  const placement: Record<string, Partial<Record<CapacityType, number>>> = {};
   for (const replica of service.status().replicas) {
     if (!isAlive(replica.status)) continue;
     const byType = (placement[replica.provider] ??= {});
