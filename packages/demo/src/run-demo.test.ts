@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@spothedge/core';
 import { describe, expect, it } from 'vitest';
 import { renderDemoReport } from './demo-report.js';
-import { runDemo, type DemoFrame } from './run-demo.js';
+import { demoTrace, runDemo, type DemoFrame } from './run-demo.js';
 import { renderFrame } from './terminal-view.js';
 
 describe('demo (shortened)', () => {
@@ -35,5 +35,20 @@ describe('demo (shortened)', () => {
     await expect(runDemo({ durationMs: -1 })).rejects.toSatisfy(
       (error: unknown) => InvalidArgumentError.isInstance(error) && error.argument === 'durationMs',
     );
+  });
+
+  it('builds synthetic traces from busier settings, which a spec can change', () => {
+    const plain = demoTrace('synthetic', 2);
+    expect(plain.name).toBe('synthetic:1');
+    expect(plain.zones.map((zone) => zone.location)).toHaveLength(6); // 2 regions × 3 zones
+    expect(plain.zones[0]!.location).toBe('local/region-1/region-1a');
+    expect(Math.max(...plain.zones.flatMap((zone) => Array.from(zone.capacity)))).toBe(3);
+    expect(demoTrace('synthetic:1', 2).zones.map((zone) => Array.from(zone.capacity))).toEqual(
+      plain.zones.map((zone) => Array.from(zone.capacity)),
+    );
+    const one = demoTrace('synthetic:1:regions=1:maxCapacity=5', 2);
+    expect(one.zones).toHaveLength(3);
+    expect(Math.max(...one.zones.flatMap((zone) => Array.from(zone.capacity)))).toBe(5);
+    expect(() => demoTrace('synthetic:1:colour=red', 2)).toThrowError(/"colour=red"/);
   });
 });

@@ -17,7 +17,7 @@ import {
 import { createLocalProvider } from '@spothedge/local';
 import {
   UNLIMITED_CAPACITY,
-  generateSyntheticTrace,
+  syntheticTraceFromSpec,
   loadTrace,
   percentile,
   runMetrics,
@@ -118,25 +118,27 @@ function check(name: string, value: number, minimum: number): number {
   return value;
 }
 
-/** Loads `synthetic:SEED` or a trace folder, with locations renamed to `local/…`. */
+/**
+ * Loads `synthetic:SEED[:setting=value...]` (plain `synthetic` is seed 1) or a trace folder,
+ * with locations renamed to `local/…`. Synthetic traces start from busier settings than the
+ * generator's defaults, so a 90 s run shows preemptions and fallbacks.
+ */
 export function demoTrace(spec: string, hours: number): SpotTrace {
-  const synthetic = /^synthetic(?::(\d+))?$/.exec(spec);
-  if (synthetic) {
-    return generateSyntheticTrace({
-      seed: Number(synthetic[1] ?? 1),
+  const synthetic = syntheticTraceFromSpec(spec === 'synthetic' ? 'synthetic:1' : spec, {
+    hours: Math.max(1, Math.ceil(hours)),
+    defaults: {
       regions: 2,
       zonesPerRegion: 3,
-      hours: Math.max(1, Math.ceil(hours)),
       cloud: 'local',
       maxCapacity: 3,
       diurnalAmplitude: 1,
-      // Busier than the defaults so a 90 s run shows preemptions and fallbacks.
       outagesPerDay: 4,
       outageMinutes: 60,
       dipsPerDay: 8,
       dipMinutes: 20,
-    });
-  }
+    },
+  });
+  if (synthetic !== undefined) return synthetic;
   const trace = loadTrace({ path: spec });
   return {
     ...trace,

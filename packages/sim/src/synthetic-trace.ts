@@ -162,7 +162,12 @@ type SyntheticSpecSetting = (typeof SYNTHETIC_SPEC_SETTINGS)[number];
  */
 export function syntheticTraceFromSpec(
   spec: string,
-  options: { readonly hours?: number | undefined; readonly tickSeconds?: number | undefined } = {},
+  options: {
+    readonly hours?: number | undefined;
+    readonly tickSeconds?: number | undefined;
+    /** Generator options the spec's settings start from (the generator's own defaults else). */
+    readonly defaults?: SyntheticTraceOptions | undefined;
+  } = {},
 ): SpotTrace | undefined {
   if (!spec.startsWith('synthetic:')) return undefined;
   const [seed = '', ...pairs] = spec.slice('synthetic:'.length).split(':');
@@ -192,6 +197,7 @@ export function syntheticTraceFromSpec(
     settings[setting] = value;
   }
   return generateSyntheticTrace({
+    ...options.defaults,
     ...settings,
     seed: Number(seed),
     hours: options.hours,
