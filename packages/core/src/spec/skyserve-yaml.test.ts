@@ -94,6 +94,39 @@ describe('parseSkyServeYaml', () => {
     );
   });
 
+  it('takes one instance type per cloud from any_of entries', () => {
+    const yaml = (anyOf: string) => `
+service: { readiness_probe: /health, replicas: 2 }
+resources:
+  use_spot: true
+  any_of:
+${anyOf}`;
+    const spec = parseSkyServeYaml(
+      yaml(`    - { infra: aws/us-east-1, instance_type: g5.xlarge }
+    - { infra: gcp/us-central1, instance_type: g2-standard-8 }
+    - { infra: gcp/us-east1, instance_type: g2-standard-8 }`),
+      { name: 'chat' },
+    );
+    expect(spec.instanceType).toEqual(['g5.xlarge', 'g2-standard-8']);
+    expect(spec.locations).toEqual(['aws/us-east-1', 'gcp/us-central1', 'gcp/us-east1']);
+    // One type in all: a plain string.
+    const one = parseSkyServeYaml(
+      yaml(`    - { infra: aws/us-east-1, instance_type: g5.xlarge }`),
+      {
+        name: 'chat',
+      },
+    );
+    expect(one.instanceType).toBe('g5.xlarge');
+    // Unknown keys in an entry are still named.
+    expect(
+      issuesOf(() =>
+        parseSkyServeYaml(yaml(`    - { infra: aws/us-east-1, instance_typ: g5.xlarge }`), {
+          name: 'chat',
+        }),
+      ).map((issue) => issue.message),
+    ).toContainEqual(expect.stringContaining('`resources.any_of.0.instance_typ`'));
+  });
+
   it('maps a minimal YAML with a string probe and fixed replicas, with SkyServe defaults', () => {
     const spec = parseSkyServeYaml(
       `

@@ -49,6 +49,7 @@ const IGNORED_RESOURCE_KEYS = [
   'job_recovery',
   'spot_recovery',
 ];
+const ANY_OF_KEYS = [...LOCATION_KEYS, 'instance_type'];
 const RESOURCE_KEYS = [
   'use_spot',
   'instance_type',
@@ -83,8 +84,9 @@ function isRecord(value: unknown): value is Record_ {
  * `targetQpsPerReplica`, the delays and `spot`; `load_balancing_policy` `least_load` /
  * `round_robin` → `loadBalancing`; `service.ports` or `resources.ports` → `port`;
  * `resources.use_spot` → `spot.enabled` (SkyServe's default: false);
- * `resources.instance_type` → `instanceType`; `resources.infra` / `cloud`+`region`+`zone`
- * / `any_of` → `locations`; `name` → `name`; `envs` + `setup` + `run` → `startupScript`.
+ * `resources.instance_type` (and `instance_type` in `any_of` entries: one type per
+ * cloud) → `instanceType`; `resources.infra` / `cloud`+`region`+`zone` / `any_of` →
+ * `locations`; `name` → `name`; `envs` + `setup` + `run` → `startupScript`.
  * Sizing hints (`accelerators`, `cpus`, `memory`, disks, image, labels) are accepted and
  * ignored. Any other key is an error naming it. `overrides` fill or replace fields, e.g.
  * a `name` or `locations` the YAML lacks.
@@ -318,6 +320,9 @@ export function parseSkyServeYaml(
     if (LOCATION_KEYS.some((key) => resources[key] !== undefined)) {
       addLocation(resources, 'resources');
     }
+    // `instance_type` in `any_of` entries: one type per cloud, beside the top-level one.
+    const instanceTypes: unknown[] =
+      resources['instance_type'] === undefined ? [] : [resources['instance_type']];
     const anyOf = resources['any_of'];
     if (anyOf !== undefined) {
       if (!Array.isArray(anyOf)) {
@@ -331,10 +336,17 @@ export function parseSkyServeYaml(
           const path = `resources.any_of.${index}`;
           const section = expectRecord(item, path);
           if (section === undefined) return;
-          checkKeys(section, LOCATION_KEYS, path);
-          addLocation(section, path);
+          checkKeys(section, ANY_OF_KEYS, path);
+          if (LOCATION_KEYS.some((key) => section[key] !== undefined)) addLocation(section, path);
+          const type = section['instance_type'];
+          if (type !== undefined && !instanceTypes.includes(type)) instanceTypes.push(type);
         });
       }
+    }
+    if (instanceTypes.length > 1 || input['instanceType'] === undefined) {
+      // A list when there are several; the one an `any_of` entry names otherwise.
+      const types = instanceTypes.length > 1 ? instanceTypes : instanceTypes[0];
+      set(input, 'instanceType', types, 'instanceType', 'resources.any_of');
     }
     if (locations.length > 0) {
       input['locations'] = locations;
