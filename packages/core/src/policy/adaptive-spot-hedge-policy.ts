@@ -16,6 +16,7 @@ import {
 } from './fleet-summary.js';
 import {
   booleanOption,
+  isJsonRecord,
   nameOption,
   nonNegativeIntegerOption,
   numberInRangeOption,
@@ -620,18 +621,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const onDemandFailed = record['onDemandFailed'];
     const random = record['random'];
     if (
-      typeof scores !== 'object' ||
-      scores === null ||
-      Array.isArray(scores) ||
-      typeof failedAt !== 'object' ||
-      failedAt === null ||
-      Array.isArray(failedAt) ||
-      typeof preemptedAt !== 'object' ||
-      preemptedAt === null ||
-      Array.isArray(preemptedAt) ||
-      typeof preemptions !== 'object' ||
-      preemptions === null ||
-      Array.isArray(preemptions) ||
+      !isJsonRecord(scores) ||
+      !isJsonRecord(failedAt) ||
+      !isJsonRecord(preemptedAt) ||
+      !isJsonRecord(preemptions) ||
       !Array.isArray(onDemandFailed) ||
       typeof random !== 'number'
     ) {
@@ -641,14 +634,14 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       );
     }
     this.#scores.clear();
-    for (const [location, pair] of Object.entries(scores as Record<string, JsonValue>)) {
+    for (const [location, pair] of Object.entries(scores)) {
       if (Array.isArray(pair) && typeof pair[0] === 'number' && typeof pair[1] === 'number') {
         this.#scores.set(location, { value: pair[0], at: pair[1] });
       }
     }
-    restoreTimes(this.#failedAt, failedAt as Record<string, JsonValue>);
-    restoreTimes(this.#preemptedAt, preemptedAt as Record<string, JsonValue>);
-    restoreTimes(this.#preemptions, preemptions as Record<string, JsonValue>);
+    restoreTimes(this.#failedAt, failedAt);
+    restoreTimes(this.#preemptedAt, preemptedAt);
+    restoreTimes(this.#preemptions, preemptions);
     this.#onDemandFailed.clear();
     for (const location of onDemandFailed)
       if (typeof location === 'string') this.#onDemandFailed.add(location);
@@ -657,7 +650,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 }
 
 /** Replaces `into` with the numeric entries of a snapshot's location → number record. */
-function restoreTimes(into: Map<string, number>, record: Record<string, JsonValue>): void {
+function restoreTimes(
+  into: Map<string, number>,
+  record: { readonly [key: string]: JsonValue },
+): void {
   into.clear();
   for (const [location, at] of Object.entries(record)) {
     if (typeof at === 'number') into.set(location, at);

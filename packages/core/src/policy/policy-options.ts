@@ -84,6 +84,13 @@ export function nameOption(argument: string, value: unknown, fallback: string): 
   return value;
 }
 
+/** Whether `value` is a JSON object (not `null`, not an array). */
+export function isJsonRecord(
+  value: JsonValue | undefined,
+): value is { readonly [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Checks that `state` is a snapshot object of the given `kind` and version 1 and returns
  * it as a record; anything else throws {@link InvalidArgumentError}.
@@ -92,19 +99,13 @@ export function snapshotRecord(
   state: JsonValue,
   kind: string,
 ): { readonly [key: string]: JsonValue } {
-  if (
-    typeof state !== 'object' ||
-    state === null ||
-    Array.isArray(state) ||
-    (state as Record<string, JsonValue>)['kind'] !== kind ||
-    (state as Record<string, JsonValue>)['version'] !== 1
-  ) {
+  if (!isJsonRecord(state) || state['kind'] !== kind || state['version'] !== 1) {
     throw new InvalidArgumentError(
       `Expected \`state\` to be a ${kind} policy snapshot ({ kind: '${kind}', version: 1, ... }), got ${describeValue(state)}`,
       { argument: 'state', value: state },
     );
   }
-  return state as { readonly [key: string]: JsonValue };
+  return state;
 }
 
 /** Reads a string-array field of a snapshot. */
