@@ -105,6 +105,36 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(terminations(off.plan(view(held)))).toEqual(['o1']);
   });
 
+  it('spot short in one location: buys the margin once an hour of on-demand was saved', () => {
+    // Only a has capacity: the paper holds one on-demand replica of margin here, we hold none
+    // and count the saving, one replica's worth per millisecond.
+    const fleet = [replica('s1', a, 'spot'), replica('s2', a, 'spot'), replica('s3', a, 'spot')];
+    const policy = new AdaptiveSpotHedgePolicy();
+    expect(launches(policy.plan(view(fleet, 0)), 'on-demand')).toHaveLength(0);
+    expect(launches(policy.plan(view(fleet, 59 * MINUTE)), 'on-demand')).toHaveLength(0);
+    expect(policy.savings(59 * MINUTE)).toBe(59 * MINUTE);
+    const bought = launches(policy.plan(view(fleet, 60 * MINUTE)), 'on-demand');
+    expect(bought).toHaveLength(1);
+    expect(bought[0]!.reason).toMatch(
+      /spot short, ready in 1 location, 1\.0 on-demand hours saved/,
+    );
+    // Held, it matches the paper's rule: the savings stay where they are.
+    const held = [...fleet, replica('o1', b, 'on-demand')];
+    expect(terminations(policy.plan(view(held, 90 * MINUTE)))).toEqual([]);
+    expect(policy.savings(120 * MINUTE)).toBe(60 * MINUTE);
+    // Holding more than the paper's rule (a hot location's cover) is counted against them.
+    preempt(policy, a, 120 * MINUTE, 2);
+    const covered = [...fleet, replica('s4', b, 'spot'), replica('o1', b, 'on-demand')];
+    expect(terminations(policy.plan(view(covered, 120 * MINUTE)))).toEqual([]);
+    expect(policy.savings(150 * MINUTE)).toBe(30 * MINUTE);
+    // Below the reserve again (and calm): spot short in one location keeps no margin.
+    expect(terminations(policy.plan(view(held, 150 * MINUTE)))).toEqual(['o1']);
+    // A reserve never reached keeps the previous behaviour.
+    const never = new AdaptiveSpotHedgePolicy({ savingsReserveMs: Number.MAX_SAFE_INTEGER });
+    never.plan(view(fleet, 0));
+    expect(launches(never.plan(view(fleet, 600 * MINUTE)), 'on-demand')).toHaveLength(0);
+  });
+
   it('after a preemption anywhere, keeps one replica of margin while the fleet score is high', () => {
     const policy = new AdaptiveSpotHedgePolicy();
     preempt(policy, c, 0);
@@ -331,6 +361,15 @@ describe('AdaptiveSpotHedgePolicy', () => {
     fromOlder.restore(older);
     expect(fromOlder.risk(a, 10)).toBe(1);
     expect(() => copy.restore({ ...older, preemptedAt: [] })).toThrow(/snapshot/);
+    expect(() => copy.restore({ ...older, savings: [1, 2] })).toThrow(/snapshot/);
+    // The savings come back too.
+    const saver = new AdaptiveSpotHedgePolicy();
+    const short = [replica('s1', a, 'spot'), replica('s2', a, 'spot'), replica('s3', a, 'spot')];
+    saver.plan(view(short, 0));
+    const restored = new AdaptiveSpotHedgePolicy();
+    restored.restore(saver.snapshot());
+    expect(restored.savings(MINUTE)).toBe(MINUTE);
+    expect(fromOlder.savings(MINUTE)).toBe(0);
     expect(() => copy.restore({ kind: 'other', version: 1 })).toThrow(/snapshot/);
     expect(() => new AdaptiveSpotHedgePolicy({ overprovision: -1 })).toThrow(
       /`options\.overprovision`.*-1/,
@@ -347,6 +386,9 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(
       () => new AdaptiveSpotHedgePolicy({ marginWhileSpotShort: 'yes' as unknown as boolean }),
     ).toThrow(/`options\.marginWhileSpotShort`.*yes/);
+    expect(() => new AdaptiveSpotHedgePolicy({ savingsReserveMs: -1 })).toThrow(
+      /`options\.savingsReserveMs`.*-1/,
+    );
     expect(() => new AdaptiveSpotHedgePolicy({ spreadRepair: 1 as unknown as boolean })).toThrow(
       /`options\.spreadRepair`.*1/,
     );

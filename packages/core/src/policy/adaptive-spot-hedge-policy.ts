@@ -82,6 +82,19 @@ export interface AdaptiveSpotHedgePolicyOptions {
    */
   readonly marginWhileSpotShort?: boolean | undefined;
   /**
+   * Savings that buy the paper's margin where this policy otherwise saves it: while spot is
+   * short with all ready spot in *one* location, one on-demand replica of margin is kept
+   * once the on-demand time saved so far exceeds this reserve (in replica·milliseconds). The
+   * saving is counted against the paper's rule applied to this fleet: every moment this
+   * policy holds fewer on-demand replicas than `target + overprovision − ready spot` (capped
+   * at the target), it adds; every moment it holds more (a hot location's cover, the margin
+   * after recent preemptions), it subtracts. So the margin is bought where spot stays short
+   * for long (large targets, two-location layouts), with money the calm margin saved there,
+   * and not where the saving is thin. Ignored when `marginWhileSpotShort` is off.
+   * @default 3_600_000 (one on-demand replica for an hour)
+   */
+  readonly savingsReserveMs?: number | undefined;
+  /**
    * How long a location is passed over for new spot replicas after a spot launch there
    * failed for capacity (it is tried again after that; a failed launch costs nothing, and a
    * launch there that succeeds ends it at once). Among equally filled locations, the one
@@ -125,6 +138,14 @@ interface Score {
   at: number;
 }
 
+/** On-demand replica·ms saved against the paper's rule: `value` at `at`, changing by `rate`. */
+interface Savings {
+  value: number;
+  at: number;
+  /** Replicas the paper's rule holds beyond ours since `at` (negative: we hold more). */
+  rate: number;
+}
+
 /**
  * The default policy of the SDK (`spothedge` in the simulator). Like SpotHedge it keeps
  * `target − base + overprovision` spot replicas spread over locations and launches
@@ -148,6 +169,12 @@ interface Score {
  *   Without it, traces where spot stays short for hours (one region, small capacities,
  *   large targets) lost availability to the paper one preemption at a time; with all ready
  *   spot in a single location it bought nothing and is not kept.
+ * - **Savings buy the paper's margin where spot stays short.** With all ready spot in one
+ *   location that margin is not kept by default (it bought nothing on aws1, where that
+ *   location holds), but where spot stays short for long it is what the paper's availability
+ *   comes from. So the on-demand time saved against the paper's rule, in this fleet, is
+ *   counted, and once it exceeds `savingsReserveMs` the margin is bought there too. Covers
+ *   beyond the paper's rule are counted against the savings.
  * - **A replacement on its way stands in for the one-replica margin.** A spot replica
  *   warming in a location that is not hot will be ready no later than an on-demand replica
  *   launched now, so neither margin of one replica is bought while one is warming (never
@@ -188,6 +215,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly hotRisk: number;
   readonly marginRisk: number;
   readonly marginWhileSpotShort: boolean;
+  readonly savingsReserveMs: number;
   readonly failureCooldownMs: number;
   readonly preemptionCooldownMs: number;
   readonly spreadRepair: boolean;
@@ -198,6 +226,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   /** Preemptions (and interruption notices) seen per location since the start. */
   readonly #preemptions = new Map<string, number>();
   readonly #onDemandFailed = new Set<string>();
+  #savings: Savings | undefined;
 
   constructor(options: AdaptiveSpotHedgePolicyOptions = {}) {
     this.name = nameOption('options.name', options.name, 'spothedge');
@@ -230,6 +259,12 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       options.marginWhileSpotShort,
       true,
     );
+    this.savingsReserveMs = numberInRangeOption(
+      'options.savingsReserveMs',
+      options.savingsReserveMs,
+      { min: 0, max: Number.MAX_SAFE_INTEGER },
+      3_600_000,
+    );
     this.failureCooldownMs = numberInRangeOption(
       'options.failureCooldownMs',
       options.failureCooldownMs,
@@ -251,6 +286,16 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const score = this.#scores.get(location);
     if (score === undefined) return 0;
     return score.value * 0.5 ** (Math.max(0, now - score.at) / this.riskHalfLifeMs);
+  }
+
+  /**
+   * On-demand time (replica·ms) saved so far against the paper's rule applied to this fleet
+   * (see `savingsReserveMs`), as of `now`.
+   */
+  savings(now: number): number {
+    const savings = this.#savings;
+    if (savings === undefined) return 0;
+    return savings.value + savings.rate * Math.max(0, now - savings.at);
   }
 
   /** Whether a location preempted us recently enough that its replicas count as exposed. */
@@ -371,17 +416,25 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     // Spot short (the extra replica could not be placed) while our ready spot sits in several
     // locations, each as full as it gets: a dip in any one of them takes a replica, and one
     // on-demand replica of margin covers it (the paper's margin, kept where it helps).
+    // With all of it in one location, only once savings pay for it (`savingsReserveMs`).
+    const saved = this.savings(now);
     const spotShort =
       this.marginWhileSpotShort &&
       summary.aliveSpot.length < spotTarget &&
-      readyByLocation.size >= 2;
+      (readyByLocation.size >= 2 || (readyByLocation.size === 1 && saved >= this.savingsReserveMs));
     // The fleet-wide replica of margin guards against a second loss before spot is back; a
     // spot replica already warming in a calm location is back no later than an on-demand
     // replica launched now would be, so it stands in (never for the target itself, nor for
     // a hot location's exposure).
     const marginReasons: string[] = [];
     if (fleetRisk > this.marginRisk) marginReasons.push('recent preemptions');
-    if (spotShort) marginReasons.push(`spot short, ready in ${readyByLocation.size} locations`);
+    if (spotShort) {
+      marginReasons.push(
+        readyByLocation.size >= 2
+          ? `spot short, ready in ${readyByLocation.size} locations`
+          : `spot short, ready in 1 location, ${(saved / 3_600_000).toFixed(1)} on-demand hours saved`,
+      );
+    }
     const fleetMargin = marginReasons.length > 0 && warmingCalm === 0 ? 1 : 0;
     const margin = Math.max(exposure, fleetMargin);
     const onDemandTarget = Math.min(target, base + Math.max(0, target - base + margin - readySpot));
@@ -507,6 +560,15 @@ export class AdaptiveSpotHedgePolicy implements Policy {
           reason: `on-demand ${aliveOnDemand + index + 1}/${onDemandTarget}: ${why}`,
         });
       }
+      aliveOnDemand += count;
+    }
+
+    // 8. Savings from now on: what the paper's rule would hold in this fleet, minus what we
+    // hold. Stored only when that difference changes, so a calm fleet's state stays the same.
+    const paperOnDemand = Math.min(target, base + Math.max(0, spotTarget - readySpot));
+    const rate = paperOnDemand - aliveOnDemand;
+    if (this.#savings === undefined || this.#savings.rate !== rate) {
+      this.#savings = { value: saved, at: now, rate };
     }
     return { actions };
   }
@@ -606,6 +668,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       preemptedAt: Object.fromEntries(this.#preemptedAt),
       preemptions: Object.fromEntries(this.#preemptions),
       onDemandFailed: [...this.#onDemandFailed].sort(),
+      savings:
+        this.#savings === undefined
+          ? null
+          : [this.#savings.value, this.#savings.at, this.#savings.rate],
       random: this.#random.state,
     };
   }
@@ -619,6 +685,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     // Absent from snapshots written before the spread repair existed.
     const preemptions = record['preemptions'] ?? {};
     const onDemandFailed = record['onDemandFailed'];
+    // Absent from snapshots written before savings were counted.
+    const savings = record['savings'] ?? null;
     const random = record['random'];
     if (
       !isJsonRecord(scores) ||
@@ -626,6 +694,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       !isJsonRecord(preemptedAt) ||
       !isJsonRecord(preemptions) ||
       !Array.isArray(onDemandFailed) ||
+      !(savings === null || isNumberTriple(savings)) ||
       typeof random !== 'number'
     ) {
       throw new InvalidArgumentError(
@@ -645,8 +714,18 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     this.#onDemandFailed.clear();
     for (const location of onDemandFailed)
       if (typeof location === 'string') this.#onDemandFailed.add(location);
+    this.#savings =
+      savings === null ? undefined : { value: savings[0], at: savings[1], rate: savings[2] };
     this.#random.state = random;
   }
+}
+
+function isNumberTriple(value: JsonValue): value is [number, number, number] {
+  return (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    value.every((item) => typeof item === 'number' && Number.isFinite(item))
+  );
 }
 
 /** Replaces `into` with the numeric entries of a snapshot's location → number record. */
