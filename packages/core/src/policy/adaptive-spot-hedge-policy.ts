@@ -9,6 +9,7 @@ import { SeededRandom } from '../random.js';
 import {
   cheapestLocation,
   chooseTerminations,
+  dynamicFallback,
   isReady,
   type FleetSummary,
   priceOf,
@@ -565,8 +566,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
 
     // 8. Savings from now on: what the paper's rule would hold in this fleet, minus what we
     // hold. Stored only when that difference changes, so a calm fleet's state stays the same.
-    const paperOnDemand = Math.min(target, base + Math.max(0, spotTarget - readySpot));
-    const rate = paperOnDemand - aliveOnDemand;
+    const rate = dynamicFallback({ target, base, spotTarget, readySpot }) - aliveOnDemand;
     if (this.#savings === undefined || this.#savings.rate !== rate) {
       this.#savings = { value: saved, at: now, rate };
     }

@@ -94,6 +94,20 @@ export function cheapestLocation(
   return best ?? bestAvoided;
 }
 
+/**
+ * SpotHedge's dynamic on-demand fallback (the paper's rule): `base` plus every spot replica
+ * of the spot target that is not ready, capped at the target.
+ */
+export function dynamicFallback(options: {
+  readonly target: number;
+  readonly base: number;
+  readonly spotTarget: number;
+  readonly readySpot: number;
+}): number {
+  const { target, base, spotTarget, readySpot } = options;
+  return Math.min(target, base + Math.max(0, spotTarget - readySpot));
+}
+
 /** Whether a replica has passed its readiness probe and serves now. */
 export function isReady(replica: ReplicaView): boolean {
   return replica.status === 'ready';

@@ -4,7 +4,13 @@
  * docs/policies.md.
  */
 import { SeededRandom } from '../random.js';
-import { cheapestLocation, chooseTerminations, isReady, summarizeFleet } from './fleet-summary.js';
+import {
+  cheapestLocation,
+  chooseTerminations,
+  dynamicFallback,
+  isReady,
+  summarizeFleet,
+} from './fleet-summary.js';
 import type { FleetSummary } from './fleet-summary.js';
 import {
   booleanOption,
@@ -230,7 +236,7 @@ export class SpotHedgePolicy implements Policy {
     const base = Math.min(this.baseOnDemand, target);
     const spotTarget = target > 0 ? target - base + this.overprovision : 0;
     const onDemandTarget = this.dynamicFallback
-      ? Math.min(target, base + Math.max(0, spotTarget - summary.readySpot))
+      ? dynamicFallback({ target, base, spotTarget, readySpot: summary.readySpot })
       : base;
 
     const actions: PlanAction[] = [];
