@@ -77,8 +77,9 @@ export interface AdaptiveSpotHedgePolicyOptions {
    * and one on-demand replica covers that. The paper keeps this margin whenever spot is
    * short; when all our ready spot sits in the one location that still has capacity, its
    * drops are covered by the hot-location cover after the first one, and the margin was
-   * measured to buy nothing there. A spot replica warming in a location that is not hot
-   * stands in, as for `marginRisk`.
+   * measured to buy nothing there on aws1, so it is kept there only once savings pay for it
+   * (`savingsReserveMs`). A spot replica warming in a location that is not hot stands in, as
+   * for `marginRisk`.
    * @default true
    */
   readonly marginWhileSpotShort?: boolean | undefined;
@@ -169,7 +170,7 @@ interface Savings {
  *   replica: one replica of margin is kept however calm the fleet (`marginWhileSpotShort`).
  *   Without it, traces where spot stays short for hours (one region, small capacities,
  *   large targets) lost availability to the paper one preemption at a time; with all ready
- *   spot in a single location it bought nothing and is not kept.
+ *   spot in a single location it bought nothing on aws1 and is kept only as the next rule says.
  * - **Savings buy the paper's margin where spot stays short.** With all ready spot in one
  *   location that margin is not kept by default (it bought nothing on aws1, where that
  *   location holds), but where spot stays short for long it is what the paper's availability
