@@ -66,14 +66,16 @@ const synthetic = (set: Case['set'], seed: number, layout: Layout | '', setting:
 const folder = (set: Case['set'], path: string, setting: Setting) =>
   cases.push({ set, trace: path, label: basename(path), setting });
 
+const layouts = Object.keys(LAYOUTS) as Layout[];
+/** The table's seven layouts (rows 11–17), the first seven of `LAYOUTS`. */
+const tableLayouts = layouts.slice(0, 7);
+
 // The 36-row table.
 const shared = hasSharedTraces ? ['aws1', 'aws3', 'gcp1'] : [];
 if (!hasSharedTraces) console.error('../shared/traces not found: leaving out its 15 rows');
 for (const name of shared) folder('table', sharedTracePath(name), 'paper');
 for (let seed = 1; seed <= 10; seed++) synthetic('table', seed, '', 'paper');
-(['2x2', '1x3', '5x3', 'harsh', 'cap2', 'shortdips', '2x1'] as const).forEach((layout, index) =>
-  synthetic('table', 11 + index, layout, 'paper'),
-);
+tableLayouts.forEach((layout, index) => synthetic('table', 11 + index, layout, 'paper'));
 for (const name of shared) {
   for (const setting of ['t2', 't5', 'c60', 'c300'] as const) {
     folder('table', sharedTracePath(name), setting);
@@ -86,14 +88,18 @@ for (const seed of [3, 5]) {
 // The 65 further cases: seeds 100–139 over ten layouts and four settings, seeds 20–44 over
 // the table's seven layouts.
 const furtherSettings = ['paper', 't2', 't5', 'c300'] as const;
-const layouts = Object.keys(LAYOUTS) as Layout[];
 for (let seed = 100; seed < 140; seed++) {
   const index = seed - 100;
   synthetic('further', seed, layouts[index % 10]!, furtherSettings[Math.floor(index / 10)]!);
 }
 for (let seed = 20; seed < 45; seed++) {
   const index = seed - 20;
-  synthetic('further', seed, layouts[index % 7]!, furtherSettings[Math.floor(index / 7) % 4]!);
+  synthetic(
+    'further',
+    seed,
+    tableLayouts[index % tableLayouts.length]!,
+    furtherSettings[Math.floor(index / tableLayouts.length) % 4]!,
+  );
 }
 
 // Trace folders of your own.
