@@ -97,6 +97,12 @@ export function cheapestLocation(
 /**
  * SpotHedge's dynamic on-demand fallback (the paper's rule): `base` plus every spot replica
  * of the spot target that is not ready, capped at the target.
+ *
+ * @example
+ * ```ts
+ * // Target 3, no on-demand floor, 3 + 1 spot wanted, 2 of them ready: 2 on-demand.
+ * const onDemand = dynamicFallback({ target: 3, base: 0, spotTarget: 4, readySpot: 2 });
+ * ```
  */
 export function dynamicFallback(options: {
   readonly target: number;
