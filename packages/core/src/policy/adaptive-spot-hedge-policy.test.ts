@@ -202,6 +202,35 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(later).toEqual([b, c]);
   });
 
+  it('fills locations up to the extra, then puts the rest where most of ours already are', () => {
+    const counts = (plan: Plan, fleet: ReplicaView[] = []) => {
+      const held = new Map<string, number>();
+      for (const location of [
+        ...fleet.map((replica) => replica.location),
+        ...launches(plan, 'spot').map((action) => action.location),
+      ]) {
+        held.set(location, (held.get(location) ?? 0) + 1);
+      }
+      return [...held.values()].sort((x, y) => y - x);
+    };
+    const two = (fleet: ReplicaView[]): FleetView => ({
+      ...view(fleet),
+      locations: [locations[0]!, locations[1]!],
+    });
+    // Two zones: 3 + 1, so losing the zone with one leaves the target standing (2 + 2 would
+    // go below it whichever zone is lost).
+    expect(counts(new AdaptiveSpotHedgePolicy().plan(two([])))).toEqual([3, 1]);
+    const fleet = [replica('s1', a, 'spot'), replica('s2', a, 'spot'), replica('s3', b, 'spot')];
+    const plan = new AdaptiveSpotHedgePolicy().plan(two(fleet));
+    expect(launches(plan, 'spot').map((action) => action.location)).toEqual([a]);
+    // Three zones: one each, the fourth joins one of them.
+    expect(counts(new AdaptiveSpotHedgePolicy().plan(view([])))).toEqual([2, 1, 1]);
+    // Two extra replicas: any location holding two can go and leave the target standing.
+    expect(counts(new AdaptiveSpotHedgePolicy({ overprovision: 2 }).plan(view([])))).toEqual([
+      2, 2, 1,
+    ]);
+  });
+
   it('passes over a location that preempted us for the preemption cooldown (10 min), longer than after a failed launch (5 min)', () => {
     // hotRisk 5: a single preemption does not make a location hot; only the cooldowns act.
     const policy = new AdaptiveSpotHedgePolicy({ hotRisk: 5 });

@@ -181,9 +181,15 @@ interface Savings {
  *   warming in a location that is not hot will be ready no later than an on-demand replica
  *   launched now, so neither margin of one replica is bought while one is warming (never
  *   the target itself, nor a hot location's cover).
+ * - **Few locations that can take us below the target.** Losing a location that holds at
+ *   most `overprovision` of our spot replicas leaves the target standing; losing one that
+ *   holds more does not. So new spot fills locations up to `overprovision` first and puts
+ *   the rest where most of ours already are: on two zones 3 + 1 (losing the one with a
+ *   single replica costs nothing) rather than 2 + 2 (losing either takes us below the
+ *   target); on three, 2 + 1 + 1.
  * - **Decayed risk instead of a binary set.** Each preempted replica adds 1 to its
  *   location's score, halving every `riskHalfLifeMs`. A new spot replica goes to a location
- *   that is not hot, then has the fewest of our spot replicas, then failed longest ago,
+ *   that is not hot, then by the fill rule above, then to the one that failed longest ago,
  *   then the lowest score, the fewest in its region, the lowest price. A location where a
  *   spot launch failed for capacity is passed over for `failureCooldownMs` (5 min), one
  *   that preempted us for `preemptionCooldownMs` (10 min: a replica placed there again is
@@ -514,7 +520,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
           reason:
             `spot ${aliveSpot + index + 1}/${spotTarget} ` +
             `(target ${target} - base ${base} + overprovision ${this.overprovision}): ` +
-            `fewest replicas, then least recently failed, risk ${this.risk(location.id, now).toFixed(2)}, region, price`,
+            `filling locations up to ${this.overprovision}, then the fullest; then least recently failed, risk ${this.risk(location.id, now).toFixed(2)}, region, price`,
         });
       }
       budget -= count;
@@ -639,10 +645,18 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     let bestKey: number[] = [];
     for (const location of candidates) {
       const failedAt = this.#failedAt.get(location.id);
+      const held = counts.get(location.id) ?? 0;
+      // Losing a location that holds at most `overprovision` of ours leaves the target
+      // standing; losing one that holds more does not. So locations are filled evenly up to
+      // `overprovision`, and the replicas beyond go to the location that already holds the
+      // most: as few locations as possible can take us below the target (two zones: 3 + 1,
+      // not 2 + 2, where losing either zone would).
+      const safe = held < this.overprovision;
       const key = [
         // A location that preempted us recently is the last resort, as in the paper.
         this.isHot(location.id, now) ? 1 : 0,
-        counts.get(location.id) ?? 0,
+        safe ? 0 : 1,
+        safe ? held : -held,
         // Among equally filled locations, the one that failed longest ago (never = best).
         failedAt === undefined ? Number.NEGATIVE_INFINITY : failedAt,
         Math.round(this.risk(location.id, now) * 10),
