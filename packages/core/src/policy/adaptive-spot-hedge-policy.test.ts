@@ -163,6 +163,16 @@ describe('AdaptiveSpotHedgePolicy', () => {
     // One half-life later: score 1 → covers one replica, margin 1 → 3 + 1 − 4 = 0.
     expect(launches(policy.plan(view(fleet, 10 * MINUTE)), 'on-demand')).toHaveLength(0);
 
+    // A single preemption does not make a location hot: the fleet's margin covers the next
+    // one (and a replacement warming in a calm location stands in for it).
+    const once = new AdaptiveSpotHedgePolicy();
+    preempt(once, a, 0);
+    expect(once.isHot(a, 0)).toBe(false);
+    const margin = launches(once.plan(view(fleet.slice(0, 3), 0)), 'on-demand');
+    expect(margin).toHaveLength(1);
+    expect(margin[0]!.reason).toMatch(/margin 1 \(recent preemptions/);
+    expect(margin[0]!.reason).not.toMatch(/preempted recently/);
+
     // All four in the hot location: cover ceil(score) of them, capped at the target.
     const crowded = fleet.map((replica_) => ({ ...replica_, location: a }));
     preempt(policy, a, 10 * MINUTE, 3); // score 1 + 3 = 4
@@ -279,7 +289,7 @@ describe('AdaptiveSpotHedgePolicy', () => {
 
   it('lets a spot replica warming in a calm location stand in for the fleet margin only', () => {
     const policy = new AdaptiveSpotHedgePolicy();
-    preempt(policy, c, 0); // fleet score 1 > marginRisk; c is hot
+    preempt(policy, c, 0, 2); // fleet score 2 > marginRisk; c took two: hot
     const ready = [replica('s1', a, 'spot'), replica('s2', b, 'spot'), replica('s3', a, 'spot')];
     // 3 ready, nothing warming: one on-demand for the margin (the paper's behaviour).
     expect(launches(policy.plan(view(ready, 0)), 'on-demand')).toHaveLength(1);
@@ -375,11 +385,11 @@ describe('AdaptiveSpotHedgePolicy', () => {
 
   it('round-trips its state and names bad options with their values', () => {
     const policy = new AdaptiveSpotHedgePolicy({ seed: 3 });
-    preempt(policy, a, 10);
+    preempt(policy, a, 10, 2);
     const copy = new AdaptiveSpotHedgePolicy();
     copy.restore(policy.snapshot());
-    expect(copy.risk(a, 10)).toBe(1);
-    expect(copy.risk(a, 10 + 10 * MINUTE)).toBeCloseTo(0.5);
+    expect(copy.risk(a, 10)).toBe(2);
+    expect(copy.risk(a, 10 + 10 * MINUTE)).toBeCloseTo(1);
     expect(copy.isHot(a, 10)).toBe(true);
     // The preemption cooldown comes back too: a is still passed over.
     const spot = launches(copy.plan(view([], 10 + MINUTE)), 'spot');
@@ -388,7 +398,7 @@ describe('AdaptiveSpotHedgePolicy', () => {
     const { preemptedAt: _dropped, ...older } = policy.snapshot() as Record<string, JsonValue>;
     const fromOlder = new AdaptiveSpotHedgePolicy();
     fromOlder.restore(older);
-    expect(fromOlder.risk(a, 10)).toBe(1);
+    expect(fromOlder.risk(a, 10)).toBe(2);
     expect(() => copy.restore({ ...older, preemptedAt: [] })).toThrow(/snapshot/);
     expect(() => copy.restore({ ...older, savings: [1, 2] })).toThrow(/snapshot/);
     // The savings come back too.

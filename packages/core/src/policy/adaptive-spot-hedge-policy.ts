@@ -57,8 +57,11 @@ export interface AdaptiveSpotHedgePolicyOptions {
   /**
    * Score above which a location is *hot*: it preempted us recently, so it may take more
    * of our replicas soon. A hot location gets no new spot replica while another will do,
-   * and on-demand covers up to `ceil(score)` of its ready spot replicas.
-   * @default 0.5
+   * and on-demand covers up to `ceil(score)` of its ready spot replicas. The default makes a
+   * location hot once it took more than one replica within about a half-life: after a
+   * single preemption the fleet's margin (`marginRisk`) covers the next one, and a
+   * replacement warming in a calm location stands in for it.
+   * @default 1
    */
   readonly hotRisk?: number | undefined;
   /**
@@ -254,7 +257,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       'options.hotRisk',
       options.hotRisk,
       { min: 0, max: Number.MAX_SAFE_INTEGER },
-      0.5,
+      1,
     );
     this.marginRisk = numberInRangeOption(
       'options.marginRisk',
