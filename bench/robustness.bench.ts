@@ -2,7 +2,8 @@
  * `pnpm bench --filter robustness`: the default policy against the paper's on the cases of
  * docs/evaluation.md ("Robustness" and "Savings buy the paper's margin"), same windows, same
  * settings: the 36-row table (its shared-trace rows need `../shared/traces`; without them
- * they are left out, saying so) and the 65 further synthetic cases. Each row says whether
+ * they are left out, saying so), the 65 further synthetic cases and the 50 held-out ones
+ * (seeds 200–249, first run after the placement rule was chosen). Each row says whether
  * `spothedge` dominates `spothedge-paper` (availability at least as high, cost no higher).
  * `ROBUSTNESS_TRACES=DIR,...` adds trace folders you have (the paper's AWS2, say) at the
  * paper's settings, t2, t5, c60 and c300. Writes `bench/results/robustness.json`; about a
@@ -47,7 +48,7 @@ const SETTINGS = {
 type Setting = keyof typeof SETTINGS;
 
 interface Case {
-  readonly set: 'table' | 'further' | 'extra';
+  readonly set: 'table' | 'further' | 'heldOut' | 'extra';
   /** A trace folder, or a synthetic spec. */
   readonly trace: string;
   /** Name in the results. */
@@ -102,6 +103,13 @@ for (let seed = 20; seed < 45; seed++) {
   );
 }
 
+// 50 held-out cases: seeds 200–249 over the ten layouts and all five settings.
+const heldOutSettings = ['paper', 't2', 't5', 'c300', 'c60'] as const;
+for (let seed = 200; seed < 250; seed++) {
+  const index = seed - 200;
+  synthetic('heldOut', seed, layouts[index % 10]!, heldOutSettings[Math.floor(index / 10)]!);
+}
+
 // Trace folders of your own.
 for (const path of (process.env.ROBUSTNESS_TRACES ?? '').split(',').filter(Boolean)) {
   for (const setting of Object.keys(SETTINGS) as Setting[]) folder('extra', path, setting);
@@ -148,7 +156,7 @@ const rows = await Promise.all(
 await pool.close();
 
 const summary = Object.fromEntries(
-  (['table', 'further', 'extra'] as const)
+  (['table', 'further', 'heldOut', 'extra'] as const)
     .map((set) => [set, rows.filter((row) => row.set === set)] as const)
     .filter(([, mine]) => mine.length > 0)
     .map(([set, mine]) => [
