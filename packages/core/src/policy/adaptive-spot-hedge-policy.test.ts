@@ -239,6 +239,10 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(counts(new AdaptiveSpotHedgePolicy({ overprovision: 2 }).plan(view([])))).toEqual([
       2, 2, 1,
     ]);
+    // Shallower, more frequent shortfalls on request: the surplus spread evenly.
+    const spread = new AdaptiveSpotHedgePolicy({ concentrateSurplus: false });
+    expect(counts(spread.plan(two([])))).toEqual([2, 2]);
+    expect(launches(spread.plan(two(fleet)), 'spot').map((action) => action.location)).toEqual([b]);
   });
 
   it('passes over a location that preempted us for the preemption cooldown (10 min), longer than after a failed launch (5 min)', () => {
@@ -413,6 +417,9 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(() => new AdaptiveSpotHedgePolicy({ overprovision: -1 })).toThrow(
       /`options\.overprovision`.*-1/,
     );
+    expect(
+      () => new AdaptiveSpotHedgePolicy({ concentrateSurplus: 'yes' as unknown as boolean }),
+    ).toThrow(/`options\.concentrateSurplus`.*yes/);
     expect(() => new AdaptiveSpotHedgePolicy({ hotRisk: -0.5 })).toThrow(
       /`options\.hotRisk`.*-0\.5/,
     );

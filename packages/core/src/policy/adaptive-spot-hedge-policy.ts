@@ -132,6 +132,20 @@ export interface AdaptiveSpotHedgePolicyOptions {
    * @default true
    */
   readonly spreadRepair?: boolean | undefined;
+  /**
+   * Where new spot replicas go once every usable location holds `overprovision` of ours:
+   * to the location that already holds the most (`true`), or the fewest (`false`). Losing a
+   * location that holds more than `overprovision` takes the fleet below the target, so
+   * concentrating the surplus leaves one such location instead of several: two zones hold
+   * 3 + 1 rather than 2 + 2, and only one of them can take us below the target. The price is
+   * depth: that location's loss takes more replicas at once (with a target of 10 on three
+   * zones, 9 + 1 + 1 against 4 + 4 + 3). Both lose as many replicas below the target on
+   * average; concentrating loses them in fewer, deeper episodes, which is what the paper's
+   * availability (share of time with the target ready) rewards. Turn it off where a shallow
+   * shortfall is better than a rare deep one.
+   * @default true
+   */
+  readonly concentrateSurplus?: boolean | undefined;
   /** Seed (ties are broken at random among equally good locations). @default 0 */
   readonly seed?: number | undefined;
 }
@@ -189,7 +203,7 @@ interface Savings {
  *   holds more does not. So new spot fills locations up to `overprovision` first and puts
  *   the rest where most of ours already are: on two zones 3 + 1 (losing the one with a
  *   single replica costs nothing) rather than 2 + 2 (losing either takes us below the
- *   target); on three, 2 + 1 + 1.
+ *   target); on three, 2 + 1 + 1 (`concentrateSurplus`).
  * - **Decayed risk instead of a binary set.** Each preempted replica adds 1 to its
  *   location's score, halving every `riskHalfLifeMs`. A new spot replica goes to a location
  *   that is not hot, then by the fill rule above, then to the one that failed longest ago,
@@ -230,6 +244,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly failureCooldownMs: number;
   readonly preemptionCooldownMs: number;
   readonly spreadRepair: boolean;
+  readonly concentrateSurplus: boolean;
   readonly #random: SeededRandom;
   readonly #scores = new Map<string, Score>();
   readonly #failedAt = new Map<string, number>();
@@ -289,6 +304,11 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       600_000,
     );
     this.spreadRepair = booleanOption('options.spreadRepair', options.spreadRepair, true);
+    this.concentrateSurplus = booleanOption(
+      'options.concentrateSurplus',
+      options.concentrateSurplus,
+      true,
+    );
     this.#random = new SeededRandom(nonNegativeIntegerOption('options.seed', options.seed, 0));
   }
 
@@ -523,7 +543,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
           reason:
             `spot ${aliveSpot + index + 1}/${spotTarget} ` +
             `(target ${target} - base ${base} + overprovision ${this.overprovision}): ` +
-            `filling locations up to ${this.overprovision}, then the fullest; then least recently failed, risk ${this.risk(location.id, now).toFixed(2)}, region, price`,
+            `filling locations up to ${this.overprovision}, then the ${this.concentrateSurplus ? 'fullest' : 'emptiest'}; ` +
+            `then least recently failed, risk ${this.risk(location.id, now).toFixed(2)}, region, price`,
         });
       }
       budget -= count;
@@ -649,12 +670,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     for (const location of candidates) {
       const failedAt = this.#failedAt.get(location.id);
       const held = counts.get(location.id) ?? 0;
-      // Losing a location that holds at most `overprovision` of ours leaves the target
-      // standing; losing one that holds more does not. So locations are filled evenly up to
-      // `overprovision`, and the replicas beyond go to the location that already holds the
-      // most: as few locations as possible can take us below the target (two zones: 3 + 1,
-      // not 2 + 2, where losing either zone would).
-      const safe = held < this.overprovision;
+      // Locations are filled evenly up to `overprovision` (losing one of them leaves the
+      // target standing); beyond, to the fullest (`concentrateSurplus`) or evenly.
+      const safe = held < this.overprovision || !this.concentrateSurplus;
       const key = [
         // A location that preempted us recently is the last resort, as in the paper.
         this.isHot(location.id, now) ? 1 : 0,
