@@ -179,6 +179,42 @@ describe('AdaptiveSpotHedgePolicy', () => {
     expect(launches(policy.plan(view(crowded, 10 * MINUTE)), 'on-demand')).toHaveLength(3);
   });
 
+  it('covers a location whose last loss took all of ours there wholly or not at all', () => {
+    // Location a took both replicas we had there at once; b and c kept theirs.
+    const policy = new AdaptiveSpotHedgePolicy();
+    preempt(policy, a, 0, 2);
+    policy.plan(view([replica('s3', b, 'spot'), replica('s4', c, 'spot')], 0));
+    // Back in a: two ready there. Score 2 covers both, so the cover stands: 3 + 2 − 4 = 1.
+    const two = [
+      replica('s1', a, 'spot'),
+      replica('s2', a, 'spot'),
+      replica('s3', b, 'spot'),
+      replica('s4', c, 'spot'),
+    ];
+    expect(launches(policy.plan(view(two, MINUTE)), 'on-demand')).toHaveLength(1);
+    // Three ready there: score 2 would cover two of them, which cannot keep the target
+    // through another loss of all three, so none is bought.
+    const three = [...two.slice(0, 2), replica('s5', a, 'spot'), two[3]!];
+    const none = policy.plan(view(three, MINUTE));
+    expect(launches(none, 'on-demand')).toHaveLength(0);
+    const release = policy.plan(view([...three, replica('o1', b, 'on-demand')], MINUTE));
+    expect(terminations(release)).toEqual(['o1']);
+    expect(release.actions[0]!.reason).toMatch(/no partial cover for .*1a/);
+    // The same state survives a restart.
+    const copy = new AdaptiveSpotHedgePolicy();
+    copy.restore(policy.snapshot());
+    expect(launches(copy.plan(view(three, MINUTE)), 'on-demand')).toHaveLength(0);
+
+    // Where a loss left some of ours in place, the partial cover is kept: 3 + 2 − 4 = 1.
+    const partial = new AdaptiveSpotHedgePolicy();
+    preempt(partial, a, 0, 2);
+    expect(launches(partial.plan(view(three, MINUTE)), 'on-demand')).toHaveLength(1);
+    // A later loss in a that leaves some of ours there brings the partial cover back:
+    // score 2 · ½ + 1 = 2 covers two of the three, 3 + 2 − 4 = 1.
+    preempt(policy, a, 10 * MINUTE, 1);
+    expect(launches(policy.plan(view(three, 10 * MINUTE)), 'on-demand')).toHaveLength(1);
+  });
+
   it('keeps on-demand until enough spot is ready (never merely launched)', () => {
     const policy = new AdaptiveSpotHedgePolicy();
     const fleet = [

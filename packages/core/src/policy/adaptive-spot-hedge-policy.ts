@@ -251,6 +251,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
   readonly #preemptedAt = new Map<string, number>();
   /** Preemptions (and interruption notices) seen per location since the start. */
   readonly #preemptions = new Map<string, number>();
+  /** Preemptions seen per location since the last plan. */
+  readonly #lostSincePlan = new Map<string, number>();
+  /** Locations whose last loss of two or more of our replicas took all we held there. */
+  readonly #lostWhole = new Set<string>();
   readonly #onDemandFailed = new Set<string>();
   #savings: Savings | undefined;
 
@@ -345,6 +349,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         this.#failedAt.set(event.location, event.at);
         this.#preemptedAt.set(event.location, event.at);
         this.#preemptions.set(event.location, (this.#preemptions.get(event.location) ?? 0) + 1);
+        if (event.type === 'preemption') {
+          this.#lostSincePlan.set(event.location, (this.#lostSincePlan.get(event.location) ?? 0) + 1);
+        }
         return;
       }
       case 'launch-failure':
@@ -377,6 +384,13 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       const region = regionOf(replica.location);
       regionCounts.set(region, (regionCounts.get(region) ?? 0) + 1);
     }
+
+    // Did the preemptions since the last plan take all we held in their location?
+    for (const [location, lost] of this.#lostSincePlan) {
+      if (counted(location) > 0) this.#lostWhole.delete(location);
+      else if (lost >= 2) this.#lostWhole.add(location);
+    }
+    this.#lostSincePlan.clear();
 
     const actions: PlanAction[] = [];
     const terminated = new Set<string>();
@@ -424,6 +438,7 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     // and no spot replica is warming in a calm location; else none.
     let exposure = 0;
     let exposedAt: string | undefined;
+    let partialCoverDropped: string | undefined;
     let warmingCalm = 0;
     const readyByLocation = new Map<string, number>();
     for (const replica of summary.aliveSpot) {
@@ -436,7 +451,13 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       const risk = this.risk(location, now);
       if (risk <= this.hotRisk) continue;
       // About as many as it took recently: the cover shrinks as the score decays.
-      const exposed = Math.min(ready, Math.ceil(risk));
+      let exposed = Math.min(ready, Math.ceil(risk));
+      // Where the last loss took all of ours at once, a cover short of all of them would not
+      // keep the target through the next such loss: all or none.
+      if (exposed < ready && this.#lostWhole.has(location)) {
+        exposed = 0;
+        partialCoverDropped = location;
+      }
       if (exposed > exposure) {
         exposure = exposed;
         exposedAt = location;
@@ -478,7 +499,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         ? ` (${exposure} ready in ${exposedAt}, preempted recently: risk ${this.risk(exposedAt, now).toFixed(2)})`
         : marginReasons.length > 0
           ? ` (${marginReasons.join('; ')})`
-          : '');
+          : '') +
+      (partialCoverDropped !== undefined && exposedAt === undefined
+        ? `; no partial cover for ${partialCoverDropped}, whose last loss took all of ours there`
+        : '');
 
     // 3. Too many on-demand replicas (only once enough spot is ready).
     let aliveOnDemand = summary.aliveOnDemand.length;
@@ -703,6 +727,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       failedAt: Object.fromEntries(this.#failedAt),
       preemptedAt: Object.fromEntries(this.#preemptedAt),
       preemptions: Object.fromEntries(this.#preemptions),
+      lostSincePlan: Object.fromEntries(this.#lostSincePlan),
+      lostWhole: [...this.#lostWhole].sort(),
       onDemandFailed: [...this.#onDemandFailed].sort(),
       savings:
         this.#savings === undefined
@@ -720,6 +746,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     const preemptedAt = record['preemptedAt'] ?? {};
     // Absent from snapshots written before the spread repair existed.
     const preemptions = record['preemptions'] ?? {};
+    // Absent from snapshots written before whole losses were told apart.
+    const lostSincePlan = record['lostSincePlan'] ?? {};
+    const lostWhole = record['lostWhole'] ?? [];
     const onDemandFailed = record['onDemandFailed'];
     // Absent from snapshots written before savings were counted.
     const savings = record['savings'] ?? null;
@@ -729,6 +758,8 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       !isJsonRecord(failedAt) ||
       !isJsonRecord(preemptedAt) ||
       !isJsonRecord(preemptions) ||
+      !isJsonRecord(lostSincePlan) ||
+      !Array.isArray(lostWhole) ||
       !Array.isArray(onDemandFailed) ||
       !(savings === null || isNumberTriple(savings)) ||
       typeof random !== 'number'
@@ -744,12 +775,12 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         this.#scores.set(location, { value: pair[0], at: pair[1] });
       }
     }
-    restoreTimes(this.#failedAt, failedAt);
-    restoreTimes(this.#preemptedAt, preemptedAt);
-    restoreTimes(this.#preemptions, preemptions);
-    this.#onDemandFailed.clear();
-    for (const location of onDemandFailed)
-      if (typeof location === 'string') this.#onDemandFailed.add(location);
+    restoreNumbers(this.#failedAt, failedAt);
+    restoreNumbers(this.#preemptedAt, preemptedAt);
+    restoreNumbers(this.#preemptions, preemptions);
+    restoreNumbers(this.#lostSincePlan, lostSincePlan);
+    restoreStrings(this.#lostWhole, lostWhole);
+    restoreStrings(this.#onDemandFailed, onDemandFailed);
     this.#savings =
       savings === null ? undefined : { value: savings[0], at: savings[1], rate: savings[2] };
     this.#random.state = random;
@@ -765,14 +796,19 @@ function isNumberTriple(value: JsonValue): value is [number, number, number] {
 }
 
 /** Replaces `into` with the numeric entries of a snapshot's location → number record. */
-function restoreTimes(
+function restoreNumbers(
   into: Map<string, number>,
   record: { readonly [key: string]: JsonValue },
 ): void {
   into.clear();
-  for (const [location, at] of Object.entries(record)) {
-    if (typeof at === 'number') into.set(location, at);
+  for (const [location, value] of Object.entries(record)) {
+    if (typeof value === 'number') into.set(location, value);
   }
+}
+
+function restoreStrings(into: Set<string>, values: readonly JsonValue[]): void {
+  into.clear();
+  for (const value of values) if (typeof value === 'string') into.add(value);
 }
 
 /** Termination rank (lowest goes first): crowded locations first, riskier first. */
