@@ -57,7 +57,8 @@ export interface AdaptiveSpotHedgePolicyOptions {
   /**
    * Score above which a location is *hot*: it preempted us recently, so it may take more
    * of our replicas soon. A hot location gets no new spot replica while another will do,
-   * and on-demand covers up to `ceil(score)` of its ready spot replicas. The default makes a
+   * and on-demand covers up to `ceil(score)` of its ready spot replicas (all of them or none
+   * where its last loss took every replica we held there). The default makes a
    * location hot once it took more than one replica within about a half-life: after a
    * single preemption the fleet's margin (`marginRisk`) covers the next one, and a
    * replacement warming in a calm location stands in for it.
@@ -181,6 +182,11 @@ interface Savings {
  *   `ceil(score)`, so the cover shrinks as the score decays — or one replica while the
  *   fleet as a whole saw preemptions recently (`marginRisk`), or none when all is calm. The
  *   target itself is always covered by on-demand until spot is *ready*, as in the paper.
+ * - **A cover that cannot help is not bought.** Where a location's last loss took every
+ *   replica we held there (two or more at once: a zone that empties, as single-node and
+ *   0-or-16 traces do), the next one likely does too, and covering some of its replicas
+ *   would not keep the target through it: such a location is covered wholly or not at all.
+ *   A later loss there that leaves some of ours in place brings the partial cover back.
  * - **The paper's margin where it helps: spot short over several locations.** When the
  *   extra spot replica cannot be placed (every location full) and our ready spot sits in
  *   two or more locations, each of those is at its capacity and a dip in any one takes a
@@ -350,7 +356,10 @@ export class AdaptiveSpotHedgePolicy implements Policy {
         this.#preemptedAt.set(event.location, event.at);
         this.#preemptions.set(event.location, (this.#preemptions.get(event.location) ?? 0) + 1);
         if (event.type === 'preemption') {
-          this.#lostSincePlan.set(event.location, (this.#lostSincePlan.get(event.location) ?? 0) + 1);
+          this.#lostSincePlan.set(
+            event.location,
+            (this.#lostSincePlan.get(event.location) ?? 0) + 1,
+          );
         }
         return;
       }
