@@ -133,6 +133,14 @@ describe('AdaptiveSpotHedgePolicy', () => {
     const never = new AdaptiveSpotHedgePolicy({ savingsReserveMs: Number.MAX_SAFE_INTEGER });
     never.plan(view(fleet, 0));
     expect(launches(never.plan(view(fleet, 600 * MINUTE)), 'on-demand')).toHaveLength(0);
+    // Unless that location holds a single ready replica: the margin then covers its loss
+    // whole, so it is kept at once, savings or not (3 + 1 − 1 = 3 on-demand).
+    const single = launches(
+      never.plan(view([replica('s1', a, 'spot')], 600 * MINUTE)),
+      'on-demand',
+    );
+    expect(single).toHaveLength(3);
+    expect(single[0]!.reason).toMatch(/spot short, 1 ready: the margin covers its loss/);
   });
 
   it('after a preemption anywhere, keeps one replica of margin while the fleet score is high', () => {

@@ -81,9 +81,10 @@ export interface AdaptiveSpotHedgePolicyOptions {
    * and one on-demand replica covers that. The paper keeps this margin whenever spot is
    * short; when all our ready spot sits in the one location that still has capacity, its
    * drops are covered by the hot-location cover after the first one, and the margin was
-   * measured to buy nothing there on aws1, so it is kept there only once savings pay for it
-   * (`savingsReserveMs`). A spot replica warming in a location that is not hot stands in, as
-   * for `marginRisk`.
+   * measured to buy nothing there on aws1, so it is kept there only when that location holds
+   * a single ready replica (the margin then covers its loss whole) or once savings pay for
+   * it (`savingsReserveMs`). A spot replica warming in a location that is not hot stands in,
+   * as for `marginRisk`.
    * @default true
    */
   readonly marginWhileSpotShort?: boolean | undefined;
@@ -193,7 +194,9 @@ interface Savings {
  *   replica: one replica of margin is kept however calm the fleet (`marginWhileSpotShort`).
  *   Without it, traces where spot stays short for hours (one region, small capacities,
  *   large targets) lost availability to the paper one preemption at a time; with all ready
- *   spot in a single location it bought nothing on aws1 and is kept only as the next rule says.
+ *   spot in a single location it bought nothing on aws1 and is kept only when that is a
+ *   single replica (one replica of margin then covers the location's loss whole) or as the
+ *   next rule says.
  * - **Savings buy the paper's margin where spot stays short.** With all ready spot in one
  *   location that margin is not kept by default (it bought nothing on aws1, where that
  *   location holds), but where spot stays short for long it is what the paper's availability
@@ -477,12 +480,14 @@ export class AdaptiveSpotHedgePolicy implements Policy {
     // Spot short (the extra replica could not be placed) while our ready spot sits in several
     // locations, each as full as it gets: a dip in any one of them takes a replica, and one
     // on-demand replica of margin covers it (the paper's margin, kept where it helps).
-    // With all of it in one location, only once savings pay for it (`savingsReserveMs`).
+    // With all of it in one location: when that is a single replica (the margin then covers
+    // the location's loss whole), else only once savings pay for it (`savingsReserveMs`).
     const saved = this.savings(now);
     const spotShort =
       this.marginWhileSpotShort &&
       summary.aliveSpot.length < spotTarget &&
-      (readyByLocation.size >= 2 || (readyByLocation.size === 1 && saved >= this.savingsReserveMs));
+      (readyByLocation.size >= 2 ||
+        (readyByLocation.size === 1 && (readySpot === 1 || saved >= this.savingsReserveMs)));
     // The fleet-wide replica of margin guards against a second loss before spot is back; a
     // spot replica already warming in a calm location is back no later than an on-demand
     // replica launched now would be, so it stands in (never for the target itself, nor for
@@ -493,7 +498,9 @@ export class AdaptiveSpotHedgePolicy implements Policy {
       marginReasons.push(
         readyByLocation.size >= 2
           ? `spot short, ready in ${readyByLocation.size} locations`
-          : `spot short, ready in 1 location, ${(saved / 3_600_000).toFixed(1)} on-demand hours saved`,
+          : readySpot === 1
+            ? 'spot short, 1 ready: the margin covers its loss'
+            : `spot short, ready in 1 location, ${(saved / 3_600_000).toFixed(1)} on-demand hours saved`,
       );
     }
     const fleetMargin = marginReasons.length > 0 && warmingCalm === 0 ? 1 : 0;
