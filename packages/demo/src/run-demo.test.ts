@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@spothedge/core';
 import { describe, expect, it } from 'vitest';
 import { renderDemoReport } from './demo-report.js';
-import { demoTrace, runDemo, type DemoFrame } from './run-demo.js';
+import { compressedPolicy, demoTrace, runDemo, type DemoFrame } from './run-demo.js';
 import { renderFrame } from './terminal-view.js';
 
 describe('demo (shortened)', () => {
@@ -30,6 +30,18 @@ describe('demo (shortened)', () => {
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
   }, 90_000);
+
+  it("runs the default policy's clocks as fast as the replayed trace", () => {
+    const policy = compressedPolicy(1, 120);
+    // 10 minutes of trace time: 5 s of demo time at one trace hour per 30 s.
+    expect(policy.riskHalfLifeMs).toBe(5_000);
+    expect(policy.failureCooldownMs).toBe(2_500);
+    expect(policy.preemptionCooldownMs).toBe(5_000);
+    expect(policy.savingsReserveMs).toBe(30_000);
+    // Everything else is the default.
+    expect(policy.overprovision).toBe(1);
+    expect(policy.hotRisk).toBe(1);
+  });
 
   it('rejects bad options before starting anything', async () => {
     await expect(runDemo({ durationMs: -1 })).rejects.toSatisfy(

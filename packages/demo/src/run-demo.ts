@@ -6,6 +6,7 @@
  * simulator computes them.
  */
 import {
+  AdaptiveSpotHedgePolicy,
   InvalidArgumentError,
   SeededRandom,
   createService,
@@ -119,6 +120,22 @@ function check(name: string, value: number, minimum: number): number {
 }
 
 /**
+ * The default policy with its durations divided by `compression`, so that on the replayed
+ * trace a location stays hot, and is passed over after a failure, for as much trace time as
+ * it would in real time.
+ */
+export function compressedPolicy(seed: number, compression: number): AdaptiveSpotHedgePolicy {
+  const defaults = new AdaptiveSpotHedgePolicy();
+  return new AdaptiveSpotHedgePolicy({
+    seed,
+    riskHalfLifeMs: defaults.riskHalfLifeMs / compression,
+    failureCooldownMs: defaults.failureCooldownMs / compression,
+    preemptionCooldownMs: defaults.preemptionCooldownMs / compression,
+    savingsReserveMs: defaults.savingsReserveMs / compression,
+  });
+}
+
+/**
  * Loads `synthetic:SEED[:setting=value...]` (plain `synthetic` is seed 1) or a trace folder,
  * with locations renamed to `local/…`. Synthetic traces start from busier settings than the
  * generator's defaults, so a 90 s run shows preemptions and fallbacks.
@@ -201,6 +218,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       },
     },
     providers: [provider],
+    policy: compressedPolicy(seed, compression),
     tickIntervalMs,
     drainMs: 1_000,
     seed,
